@@ -1,0 +1,301 @@
+/**
+ * All I/O of the invoice workflow. Built by a factory from their dependencies so the worker
+ * wires real ones and tests can wrap them.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
+import type { Transporter } from 'nodemailer';
+import type { Db, Tx } from '../db/client';
+import { lockInvoice } from '../db/locks';
+import {
+  approvalLimits,
+  auditEvents,
+  codingRows,
+  codingTemplates,
+  flowTemplates,
+  invoices,
+  journalEntries,
+  journalLines,
+  settings,
+  tasks,
+  users,
+  vendors,
+} from '../db/schema';
+import { signableRows } from '../domain/approval';
+import { applyCodingTemplate } from '../domain/coding';
+import { resolveAssignees } from '../domain/flow';
+import { buildPurchaseJournal, UnbalancedJournalError } from '../domain/journal';
+import { format, money, sameAmount, sum } from '../domain/money';
+import type { InvoiceContext, InvoiceState, ResolvedStep } from '../workflows/definitions';
+
+export interface ActivityDeps {
+  db: Db;
+  mailer: Transporter;
+  clock: () => Date;
+}
+
+export function createActivities({ db, clock }: ActivityDeps) {
+  return {
+    /**
+     * Applies the coding template (once: a retry finds the rows already there) and resolves the
+     * flow template into the people each step addresses and the rows each approver may sign.
+     */
+    async prepareInvoice({ invoiceId }: { invoiceId: string }): Promise<InvoiceContext> {
+      return db.transaction(async (tx) => {
+        await lockInvoice(tx, invoiceId); // waits for intake's transaction to end
+        const [invoice] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
+        if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+        const [vendor] = await tx.select().from(vendors).where(eq(vendors.id, invoice.vendorId));
+        let rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
+        let codingProblem: string | undefined;
+        if (rows.length === 0) {
+          const template = await pickTemplate(tx, codingTemplates, invoice.companyId, vendor?.codingTemplateId ?? null);
+          if (template) {
+            const drafts = applyCodingTemplate(template, invoice);
+            await tx
+              .insert(codingRows)
+              .values(
+                drafts.map((d) => ({
+                  invoiceId,
+                  rowNo: d.rowNo,
+                  kind: d.kind,
+                  account: d.account,
+                  dimensions: d.dimensions,
+                  taxCode: d.taxCode ?? null,
+                  amount: d.amount,
+                })),
+              )
+              .onConflictDoNothing();
+            await audit(tx, {
+              companyId: invoice.companyId,
+              invoiceId,
+              actor: 'system',
+              kind: 'coding',
+              message: `Coding template "${template.name}" applied: ${drafts.length} rows`,
+              eventKey: `${invoice.workflowId}:coding`,
+            });
+            rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
+          }
+        }
+        if (rows.length === 0) {
+          codingProblem = 'The invoice has no coding rows and no coding template applies; code it first';
+        } else {
+          const coded = sum(
+            rows.map((r) => money(r.amount, invoice.currency)),
+            invoice.currency,
+          );
+          if (!sameAmount(coded, money(invoice.gross, invoice.currency))) {
+            codingProblem = `The coding rows add up to ${format(coded)} but the gross amount is ${invoice.gross} ${invoice.currency}`;
+          }
+        }
+
+        const directory = await tx.select().from(users).where(eq(users.companyId, invoice.companyId));
+        const limits = await tx
+          .select()
+          .from(approvalLimits)
+          .where(inArray(approvalLimits.userId, directory.map((u) => u.id).concat('')));
+        const flow = await pickTemplate(tx, flowTemplates, invoice.companyId, vendor?.flowTemplateId ?? null);
+        const rowInfo = rows.map((r) => ({ id: r.id, kind: r.kind, dimensions: r.dimensions }));
+        const steps: ResolvedStep[] = (flow?.steps ?? []).map((step) => {
+          const assignees = resolveAssignees(step.assignees, directory, rowInfo);
+          const signable: Record<string, string[]> = {};
+          if (step.kind === 'approval') {
+            for (const id of assignees) {
+              const approver = {
+                id,
+                costCentres: directory.find((u) => u.id === id)?.costCentres ?? [],
+                approvalLimits: limits.filter((l) => l.userId === id),
+              };
+              signable[id] = signableRows(approver, invoice, rowInfo);
+            }
+          }
+          return { kind: step.kind, mode: step.mode, assignees, signable };
+        });
+        return {
+          invoiceId,
+          companyId: invoice.companyId,
+          vendorId: invoice.vendorId,
+          currency: invoice.currency,
+          gross: invoice.gross,
+          dueDate: invoice.dueDate,
+          ...(invoice.createdBy ? { registeredBy: invoice.createdBy } : {}),
+          rows: rowInfo,
+          ...(codingProblem ? { codingProblem } : {}),
+          clerks: resolveAssignees({ roles: ['clerk'] }, directory),
+          admins: resolveAssignees({ roles: ['admin'] }, directory),
+          steps,
+        };
+      });
+    },
+
+    /**
+     * Projects a workflow snapshot into Postgres. Stage, tasks and signatures are written only when
+     * the snapshot is newer than what is stored, so a late retry never overwrites a newer state;
+     * history entries are appended once each whatever the order.
+     */
+    async recordState({
+      companyId,
+      state,
+      firstHistoryIndex,
+    }: {
+      companyId: string;
+      state: InvoiceState;
+      firstHistoryIndex: number;
+    }): Promise<{ applied: boolean }> {
+      return db.transaction(async (tx) => {
+        const workflowId = await workflowIdOf(tx, state.invoiceId);
+        if (state.history.length > 0) {
+          await tx
+            .insert(auditEvents)
+            .values(
+              state.history.map((h, i) => ({
+                companyId,
+                invoiceId: state.invoiceId,
+                at: new Date(h.at),
+                actor: h.actor,
+                kind: h.outcome === 'refused' ? `${h.action}_refused` : h.action,
+                message: h.message,
+                data: { stage: h.stage, outcome: h.outcome },
+                eventKey: `${workflowId}:h${firstHistoryIndex + i}`,
+              })),
+            )
+            .onConflictDoNothing({ target: auditEvents.eventKey });
+        }
+        const advanced = await tx
+          .update(invoices)
+          .set({ stage: state.stage, workflowSeq: state.seq, updatedAt: clock() })
+          .where(and(eq(invoices.id, state.invoiceId), lt(invoices.workflowSeq, state.seq)))
+          .returning({ id: invoices.id });
+        if (advanced.length === 0) return { applied: false };
+        for (const row of state.rows) {
+          await tx
+            .update(codingRows)
+            .set({
+              reviewedBy: row.reviewedBy ?? null,
+              reviewedAt: row.reviewedAt ? new Date(row.reviewedAt) : null,
+              approvedBy: row.approvedBy ?? null,
+              approvedAt: row.approvedAt ? new Date(row.approvedAt) : null,
+            })
+            .where(and(eq(codingRows.id, row.rowId), eq(codingRows.invoiceId, state.invoiceId)));
+        }
+        for (const task of state.tasks) {
+          const values = {
+            stage: task.stage,
+            step: task.step,
+            mode: task.mode,
+            state: task.state,
+            assignees: task.assignees,
+            actedBy: task.actedBy,
+            action: task.action ?? null,
+            openedAt: new Date(task.openedAt),
+            closedAt: task.closedAt ? new Date(task.closedAt) : null,
+          };
+          await tx
+            .insert(tasks)
+            .values({ id: task.id, invoiceId: state.invoiceId, companyId, ...values })
+            .onConflictDoUpdate({ target: tasks.id, set: values });
+        }
+        return { applied: true };
+      });
+    },
+
+    /**
+     * Final posting: writes the balanced journal entry exactly once. A retry, or a second call for
+     * any reason, finds the entry by its unique invoice id and returns it unchanged.
+     */
+    async postInvoice({ invoiceId }: { invoiceId: string }): Promise<{ journalEntryId: string; created: boolean }> {
+      return db.transaction(async (tx) => {
+        const [existing] = await tx.select({ id: journalEntries.id }).from(journalEntries).where(eq(journalEntries.invoiceId, invoiceId));
+        if (existing) return { journalEntryId: existing.id, created: false };
+        const [invoice] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
+        if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+        const [vendor] = await tx.select().from(vendors).where(eq(vendors.id, invoice.vendorId));
+        const [companySettings] = await tx.select().from(settings).where(eq(settings.companyId, invoice.companyId));
+        const rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
+        let lines;
+        try {
+          lines = buildPurchaseJournal({
+            documentType: invoice.documentType,
+            currency: invoice.currency,
+            gross: invoice.gross,
+            payableAccount: companySettings?.payableAccount ?? '2400',
+            vendorName: vendor?.name ?? 'vendor',
+            invoiceNumber: invoice.invoiceNumber,
+            codingRows: rows,
+          });
+        } catch (err) {
+          if (err instanceof UnbalancedJournalError) throw ApplicationFailure.nonRetryable(err.message, 'UnbalancedJournal');
+          throw err;
+        }
+        const [entry] = await tx
+          .insert(journalEntries)
+          .values({
+            companyId: invoice.companyId,
+            invoiceId,
+            currency: invoice.currency,
+            description: `${invoice.documentType === 'credit_note' ? 'Credit note' : 'Invoice'} ${invoice.invoiceNumber} from ${vendor?.name ?? 'vendor'}`,
+            postedAt: clock(),
+          })
+          .onConflictDoNothing({ target: journalEntries.invoiceId })
+          .returning({ id: journalEntries.id });
+        if (!entry) {
+          // Another attempt committed first while this one waited for the row lock.
+          const [winner] = await tx.select({ id: journalEntries.id }).from(journalEntries).where(eq(journalEntries.invoiceId, invoiceId));
+          return { journalEntryId: winner!.id, created: false };
+        }
+        await tx.insert(journalLines).values(lines.map((l, i) => ({ entryId: entry.id, lineNo: i + 1, ...l })));
+        await audit(tx, {
+          companyId: invoice.companyId,
+          invoiceId,
+          actor: 'system',
+          kind: 'posting',
+          message: `Journal entry ${entry.id} written: ${lines.length} lines, ${invoice.gross} ${invoice.currency}`,
+          eventKey: `${invoice.workflowId}:posting`,
+        });
+        return { journalEntryId: entry.id, created: true };
+      });
+    },
+  };
+}
+
+async function workflowIdOf(tx: Tx, invoiceId: string): Promise<string> {
+  const [row] = await tx.select({ workflowId: invoices.workflowId }).from(invoices).where(eq(invoices.id, invoiceId));
+  if (!row) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+  return row.workflowId;
+}
+
+type TemplateTable = typeof codingTemplates | typeof flowTemplates;
+
+/** The vendor's own template when it has one, else the company default. */
+async function pickTemplate<T extends TemplateTable>(
+  tx: Tx,
+  table: T,
+  companyId: string,
+  vendorTemplateId: string | null,
+): Promise<T['$inferSelect'] | undefined> {
+  const t = table as TemplateTable;
+  const where = vendorTemplateId
+    ? and(eq(t.companyId, companyId), eq(t.id, vendorTemplateId))
+    : and(eq(t.companyId, companyId), eq(t.isDefault, true));
+  const [template] = await tx.select().from(t).where(where).limit(1);
+  return template as T['$inferSelect'] | undefined;
+}
+
+/** Appends an audit event; the event key makes a retried write a no-op. */
+export async function audit(
+  tx: Tx | Db,
+  event: {
+    companyId: string;
+    invoiceId?: string;
+    actor: string;
+    kind: string;
+    message: string;
+    data?: Record<string, unknown>;
+    eventKey?: string;
+  },
+): Promise<void> {
+  await tx
+    .insert(auditEvents)
+    .values({ ...event, data: event.data ?? {}, eventKey: event.eventKey ?? null })
+    .onConflictDoNothing({ target: auditEvents.eventKey });
+}

@@ -1,0 +1,69 @@
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { Database } from '../db/client';
+import type { Logger } from '../lib/logger';
+import { authenticate } from './auth';
+import { errorMiddleware, notFoundRoute } from './errors';
+import { openApiDocument } from './openapi';
+import { invoicesRouter } from './routes/invoices';
+import { workQueueRouter } from './routes/work-queue';
+
+export interface AppDeps {
+  database: Database;
+  temporal: Client;
+  logger: Logger;
+  clock?: () => Date;
+  /** Largest accepted request body. */
+  bodyLimit?: string;
+}
+
+/** The HTTP API, built from its dependencies so tests can run it without globals. */
+export function createApp({ database, temporal, logger, clock = () => new Date(), bodyLimit = '1mb' }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' } }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all([
+      check(() => database.ping()),
+      check(async () => {
+        await temporal.connection.workflowService.getSystemInfo({});
+      }),
+    ]);
+    const [db, temporalCheck] = checks;
+    const ok = checks.every((c) => c === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: { database: db, temporal: temporalCheck } });
+  });
+  const openApi = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi));
+
+  const deps = { db: database.db, temporal, clock };
+  const api = express.Router();
+  api.use(express.json({ limit: bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use(authenticate(database.db));
+  api.use(invoicesRouter(deps));
+  api.use(workQueueRouter(deps));
+  app.use('/api/v1', api);
+
+  app.use(notFoundRoute);
+  app.use(errorMiddleware(logger));
+  return app;
+}
+
+async function check(probe: () => Promise<void>): Promise<string> {
+  try {
+    await probe();
+    return 'ok';
+  } catch (err) {
+    return `failing: ${(err as Error).message}`;
+  }
+}

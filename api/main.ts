@@ -1,0 +1,31 @@
+import { Client, Connection } from '@temporalio/client';
+import { connectDatabase } from '../db/client';
+import { loadConfig, requireDatabaseUrl } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { createApp } from './app';
+
+/** The API process: one database pool and one Temporal connection, closed on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('api', config.LOG_LEVEL);
+  const database = connectDatabase(requireDatabaseUrl(config));
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const server = createApp({ database, temporal, logger: log }).listen(config.PORT, () => {
+    log.info({ port: config.PORT }, 'api listening');
+  });
+  const stop = () => {
+    log.info('api stopping');
+    server.close(() => {
+      void Promise.all([connection.close(), database.close()]).finally(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`api failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

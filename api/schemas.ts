@@ -1,0 +1,98 @@
+/** Request and response shapes of the HTTP API, as zod schemas (validation and OpenAPI from one source). */
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { format, isCurrency, isNegative, money, MoneyError, sameAmount, sum } from '../domain/money';
+
+extendZodWithOpenApi(z);
+
+const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
+export const Decimal = z.string().regex(DECIMAL, 'must be a decimal string such as "1234.50"').openapi({ example: '1234.50' });
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const VendorRef = z.union([
+  z.strictObject({ id: z.uuid() }),
+  z.strictObject({
+    name: text(200),
+    vatNumber: text(50).optional(),
+    endpointId: text(100).optional(),
+    email: z.email().optional(),
+  }),
+]);
+
+export const InvoiceLineInput = z.strictObject({
+  description: text(500),
+  quantity: Decimal,
+  unitPrice: Decimal,
+  net: Decimal,
+  taxRate: Decimal,
+});
+
+export const InvoiceIntake = z
+  .strictObject({
+    vendor: VendorRef,
+    documentType: z.enum(['invoice', 'credit_note']).default('invoice'),
+    invoiceNumber: text(100),
+    invoiceDate: z.iso.date(),
+    dueDate: z.iso.date(),
+    currency: z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as "EUR"'),
+    net: Decimal,
+    tax: Decimal,
+    gross: Decimal,
+    buyerReference: text(200).optional(),
+    orderReference: text(200).optional(),
+    contractReference: text(200).optional(),
+    confidential: z.boolean().default(false),
+    lines: z.array(InvoiceLineInput).max(10_000).default([]),
+  })
+  .superRefine((inv, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const parse = (value: string, path: (string | number)[]) => {
+      try {
+        return money(value, inv.currency);
+      } catch (e) {
+        if (e instanceof MoneyError) issue(path, e.message);
+        else throw e;
+        return undefined;
+      }
+    };
+    const net = parse(inv.net, ['net']);
+    const tax = parse(inv.tax, ['tax']);
+    const gross = parse(inv.gross, ['gross']);
+    if (gross && isNegative(gross))
+      issue(['gross'], 'must not be negative; send a credit note as documentType "credit_note" with positive amounts');
+    if (net && tax && gross && !sameAmount(sum([net, tax], inv.currency), gross)) {
+      issue(['gross'], `net ${inv.net} plus tax ${inv.tax} is not the gross ${inv.gross}`);
+    }
+    const lineNets = inv.lines.map((l, i) => parse(l.net, ['lines', i, 'net']));
+    if (net && inv.lines.length > 0 && lineNets.every((n) => n !== undefined)) {
+      const total = sum(lineNets as NonNullable<(typeof lineNets)[number]>[], inv.currency);
+      if (!sameAmount(total, net)) issue(['lines'], `the lines' net amounts add up to ${format(total)}, not the net ${inv.net}`);
+    }
+    if (inv.dueDate < inv.invoiceDate) issue(['dueDate'], 'must not be before the invoice date');
+  });
+
+export type InvoiceIntakeInput = z.infer<typeof InvoiceIntake>;
+
+export const ApprovalBody = z.strictObject({ comment: z.string().max(2000).optional() }).default({});
+export const RejectBody = z.strictObject({ reason: text(2000) });
+
+export const WorkQueueQuery = z.strictObject({
+  queue: z.enum(['personal', 'credit-memo', 'past-due']).default('personal'),
+  state: z.enum(['open', 'done']).default('open'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const InvoiceListQuery = z.strictObject({
+  stage: z.string().max(40).optional(),
+  vendorId: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const ErrorBody = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.array(z.unknown()) }),
+  })
+  .openapi('Error');

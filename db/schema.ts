@@ -1,0 +1,331 @@
+/**
+ * The system of record. Money columns are `numeric` holding the decimal strings of domain/money
+ * (never floats); every business row carries its company.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import type { FlowStepDefinition } from '../domain/flow';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const companies = pgTable('companies', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  /** Companies of one environment share environment-level rules; partnerships link environments. */
+  environment: text('environment').notNull().default('default'),
+  createdAt: createdAt(),
+});
+
+export const ROLES = ['clerk', 'reviewer', 'approver', 'admin', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = pgTable(
+  'users',
+  {
+    /** Readable ids, because administrators type them into signals in the Temporal Web UI. */
+    id: text('id').primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    name: text('name').notNull(),
+    email: text('email').notNull(),
+    roles: text('roles')
+      .array()
+      .$type<Role[]>()
+      .notNull()
+      .default(sql`'{}'`),
+    groups: text('groups')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
+    confidential: boolean('confidential').notNull().default(false),
+    /** Cost centres the user may approve; empty means all. */
+    costCentres: text('cost_centres')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
+    /** SHA-256 of the bearer token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull().unique(),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index('users_company_idx').on(t.companyId)],
+);
+
+export const approvalLimits = pgTable(
+  'approval_limits',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    /** ISO 4217 code, or '*' for every currency without a limit of its own. */
+    currency: text('currency').notNull(),
+    /** Null means no limit. */
+    amount: numeric('amount'),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.currency] })],
+);
+
+export const codingTemplates = pgTable(
+  'coding_templates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    name: text('name').notNull(),
+    isDefault: boolean('is_default').notNull().default(false),
+    rows: jsonb('rows').$type<{ account: string; percent: string; dimensions?: Record<string, string>; taxCode?: string }[]>().notNull(),
+    taxAccount: text('tax_account').notNull(),
+    taxCode: text('tax_code'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('coding_templates_name_idx').on(t.companyId, t.name),
+    uniqueIndex('coding_templates_one_default_idx')
+      .on(t.companyId)
+      .where(sql`${t.isDefault}`),
+  ],
+);
+
+export const flowTemplates = pgTable(
+  'flow_templates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    name: text('name').notNull(),
+    isDefault: boolean('is_default').notNull().default(false),
+    steps: jsonb('steps').$type<FlowStepDefinition[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('flow_templates_name_idx').on(t.companyId, t.name),
+    uniqueIndex('flow_templates_one_default_idx')
+      .on(t.companyId)
+      .where(sql`${t.isDefault}`),
+  ],
+);
+
+export const vendors = pgTable(
+  'vendors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    name: text('name').notNull(),
+    vatNumber: text('vat_number'),
+    endpointId: text('endpoint_id'),
+    email: text('email'),
+    codingTemplateId: uuid('coding_template_id').references(() => codingTemplates.id),
+    flowTemplateId: uuid('flow_template_id').references(() => flowTemplates.id),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('vendors_vat_idx').on(t.companyId, t.vatNumber), uniqueIndex('vendors_endpoint_idx').on(t.companyId, t.endpointId)],
+);
+
+export const STAGE_VALUES = [
+  'new',
+  'review',
+  'approval',
+  'control',
+  'copy',
+  'payment',
+  'posted',
+  'exceptions_review',
+  'rejected',
+  'cancelled',
+] as const;
+
+export const invoices = pgTable(
+  'invoices',
+  {
+    id: uuid('id').primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    vendorId: uuid('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
+    documentType: text('document_type', { enum: ['invoice', 'credit_note'] }).notNull(),
+    invoiceNumber: text('invoice_number').notNull(),
+    invoiceDate: date('invoice_date', { mode: 'string' }).notNull(),
+    dueDate: date('due_date', { mode: 'string' }).notNull(),
+    currency: text('currency').notNull(),
+    net: numeric('net').notNull(),
+    tax: numeric('tax').notNull(),
+    gross: numeric('gross').notNull(),
+    buyerReference: text('buyer_reference'),
+    orderReference: text('order_reference'),
+    contractReference: text('contract_reference'),
+    confidential: boolean('confidential').notNull().default(false),
+    stage: text('stage', { enum: STAGE_VALUES }).notNull().default('new'),
+    workflowId: text('workflow_id').notNull().unique(),
+    /** The workflow's state sequence last projected here; older snapshots are ignored. */
+    workflowSeq: integer('workflow_seq').notNull().default(0),
+    createdBy: text('created_by').references(() => users.id),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('invoices_number_idx').on(t.companyId, t.vendorId, t.invoiceNumber),
+    index('invoices_company_stage_idx').on(t.companyId, t.stage),
+    index('invoices_company_created_idx').on(t.companyId, t.createdAt, t.id),
+  ],
+);
+
+export const invoiceLines = pgTable(
+  'invoice_lines',
+  {
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    lineNo: integer('line_no').notNull(),
+    description: text('description').notNull(),
+    quantity: numeric('quantity').notNull(),
+    unitPrice: numeric('unit_price').notNull(),
+    net: numeric('net').notNull(),
+    taxRate: numeric('tax_rate').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.lineNo] })],
+);
+
+export const codingRows = pgTable(
+  'coding_rows',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    rowNo: integer('row_no').notNull(),
+    kind: text('kind', { enum: ['expense', 'tax'] }).notNull(),
+    account: text('account').notNull(),
+    dimensions: jsonb('dimensions').$type<Record<string, string>>().notNull().default({}),
+    taxCode: text('tax_code'),
+    amount: numeric('amount').notNull(),
+    reviewedBy: text('reviewed_by').references(() => users.id),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    approvedBy: text('approved_by').references(() => users.id),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('coding_rows_invoice_row_idx').on(t.invoiceId, t.rowNo)],
+);
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    stage: text('stage', { enum: STAGE_VALUES }).notNull(),
+    step: integer('step').notNull(),
+    mode: text('mode', { enum: ['any', 'all'] }).notNull(),
+    state: text('state', { enum: ['open', 'done'] }).notNull(),
+    assignees: text('assignees').array().notNull(),
+    actedBy: text('acted_by')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
+    action: text('action'),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('tasks_assignees_idx').using('gin', t.assignees),
+    index('tasks_acted_by_idx').using('gin', t.actedBy),
+    index('tasks_invoice_idx').on(t.invoiceId),
+    index('tasks_open_idx').on(t.companyId, t.state, t.openedAt),
+  ],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    invoiceId: uuid('invoice_id').references(() => invoices.id),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    kind: text('kind').notNull(),
+    message: text('message').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    /** Makes retried writes of the same event a no-op. */
+    eventKey: text('event_key').unique(),
+  },
+  (t) => [index('audit_invoice_idx').on(t.invoiceId, t.id)],
+);
+
+export const settings = pgTable('settings', {
+  companyId: uuid('company_id')
+    .primaryKey()
+    .references(() => companies.id),
+  useWorkqueueSend: boolean('use_workqueue_send').notNull().default(false),
+  allowBatchApproveAll: boolean('allow_batch_approve_all').notNull().default(false),
+  /** Gross above which two different approvers must sign; null for never. */
+  twoApproverThreshold: numeric('two_approver_threshold'),
+  payableAccount: text('payable_account').notNull().default('2400'),
+  receivableAccount: text('receivable_account').notNull().default('1500'),
+});
+
+export const journalEntries = pgTable(
+  'journal_entries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    /** At most one entry per invoice: the guard that makes final posting exactly-once. */
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id)
+      .unique(),
+    currency: text('currency').notNull(),
+    description: text('description').notNull(),
+    postedAt: timestamp('posted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('journal_company_idx').on(t.companyId, t.postedAt)],
+);
+
+export const journalLines = pgTable(
+  'journal_lines',
+  {
+    entryId: uuid('entry_id')
+      .notNull()
+      .references(() => journalEntries.id),
+    lineNo: integer('line_no').notNull(),
+    account: text('account').notNull(),
+    debit: numeric('debit').notNull(),
+    credit: numeric('credit').notNull(),
+    dimensions: jsonb('dimensions').$type<Record<string, string>>().notNull().default({}),
+    description: text('description').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.entryId, t.lineNo] }),
+    check('journal_lines_non_negative', sql`${t.debit} >= 0 and ${t.credit} >= 0`),
+    check('journal_lines_one_side', sql`${t.debit} = 0 or ${t.credit} = 0`),
+  ],
+);

@@ -1,0 +1,81 @@
+/** Coding templates: percentages of the net amount plus a tax coding, split exactly. */
+import { format, money, percentRatio, split, isZero, MoneyError } from './money';
+
+export type Dimensions = Record<string, string>;
+
+export interface CodingTemplateRow {
+  account: string;
+  percent: string;
+  dimensions?: Dimensions;
+  taxCode?: string;
+}
+
+export interface CodingTemplate {
+  rows: readonly CodingTemplateRow[];
+  taxAccount: string;
+  taxCode?: string | null;
+}
+
+export interface CodingRowDraft {
+  rowNo: number;
+  kind: 'expense' | 'tax';
+  account: string;
+  dimensions: Dimensions;
+  taxCode?: string;
+  amount: string;
+}
+
+const HUNDRED_PERCENT = percentRatio('100');
+
+/** Problems with a template, in words; empty when it can be applied. */
+export function codingTemplateProblems(template: CodingTemplate): string[] {
+  const problems: string[] = [];
+  if (template.rows.length === 0) problems.push('a coding template needs at least one row');
+  let total = 0n;
+  for (const [i, row] of template.rows.entries()) {
+    try {
+      total += percentRatio(row.percent);
+    } catch (e) {
+      problems.push(`row ${i + 1}: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length === 0 && total !== HUNDRED_PERCENT) {
+    problems.push(`row percentages add up to ${Number(total) / 1e6}%, not 100%`);
+  }
+  if (!template.taxAccount) problems.push('a coding template needs a tax account');
+  return problems;
+}
+
+/**
+ * Applies a template to an invoice's net and tax: expense rows split the net by percentage so
+ * that they sum exactly to it, and one tax row carries the tax (none when the tax is zero).
+ */
+export function applyCodingTemplate(template: CodingTemplate, amounts: { net: string; tax: string; currency: string }): CodingRowDraft[] {
+  const problems = codingTemplateProblems(template);
+  if (problems.length > 0) throw new MoneyError(problems.join('; '));
+  const net = money(amounts.net, amounts.currency);
+  const tax = money(amounts.tax, amounts.currency);
+  const parts = split(
+    net,
+    template.rows.map((r) => percentRatio(r.percent)),
+  );
+  const rows: CodingRowDraft[] = template.rows.map((row, i) => ({
+    rowNo: i + 1,
+    kind: 'expense',
+    account: row.account,
+    dimensions: { ...(row.dimensions ?? {}) },
+    ...(row.taxCode ? { taxCode: row.taxCode } : {}),
+    amount: format(parts[i]!),
+  }));
+  if (!isZero(tax)) {
+    rows.push({
+      rowNo: rows.length + 1,
+      kind: 'tax',
+      account: template.taxAccount,
+      dimensions: {},
+      ...(template.taxCode ? { taxCode: template.taxCode } : {}),
+      amount: format(tax),
+    });
+  }
+  return rows;
+}

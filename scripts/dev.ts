@@ -1,0 +1,157 @@
+/**
+ * `npm run dev`: everything on one machine with demo data. Starts PostgreSQL (embedded unless
+ * DATABASE_URL is set) and the Temporal dev server with its Web UI (unless TEMPORAL_ADDRESS is
+ * set), applies migrations, seeds the demo company, runs the worker and the API as child
+ * processes, and prints the URLs and tokens. Ctrl-C stops everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { connectDatabase } from '../db/client';
+import { runMigrations } from '../db/migrate';
+import { seedCompany } from '../db/seed';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { seedDemoInvoices } from './demo-invoices';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { startTemporalDevServer } from './temporal-server';
+
+const ROOT = path.resolve(__dirname, '..');
+const DATA = process.env.INVOICEFLOW_DATA_DIR ?? path.join(ROOT, '.data');
+const log = createLogger('dev');
+const stops: (() => Promise<void>)[] = [];
+let stopping = false;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (config.NODE_ENV === 'production') throw new Error('npm run dev seeds demo users and is refused with NODE_ENV=production');
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  const [databaseUrl, temporal] = await Promise.all([
+    (async () => {
+      if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+      log.info('starting embedded PostgreSQL');
+      const pg = await startEmbeddedPostgres({
+        dataDir: path.join(DATA, 'postgres'),
+        port: Number(process.env.EMBEDDED_PG_PORT ?? 5433),
+        log: (m) => log.debug(m),
+      });
+      stops.unshift(pg.stop);
+      return pg.url;
+    })(),
+    (async () => {
+      if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS, uiUrl: undefined };
+      log.info('starting the Temporal dev server (the first run may build the CLI, which takes minutes)');
+      const server = await startTemporalDevServer({
+        dbFilename: path.join(DATA, 'temporal.sqlite'),
+        port: 7233,
+        uiPort: 8233,
+        namespace: config.TEMPORAL_NAMESPACE,
+        log: (m) => log.info(m),
+      });
+      stops.unshift(server.stop);
+      return server;
+    })(),
+  ]);
+
+  await runMigrations(databaseUrl);
+  const database = connectDatabase(databaseUrl, { max: 2 });
+  const company = await seedCompany(database.db, 'demo');
+  await database.close();
+
+  const env = {
+    ...process.env,
+    NODE_ENV: 'development',
+    LOG_PRETTY: process.env.LOG_PRETTY ?? '1',
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
+    PORT: String(config.PORT),
+  };
+  run('worker', 'worker/main.ts', env);
+  run('api', 'api/main.ts', env);
+  const apiUrl = `http://localhost:${config.PORT}`;
+  await waitUntilReady(`${apiUrl}/readyz`);
+
+  if (company.created) {
+    log.info('creating demo invoices');
+    await seedDemoInvoices(apiUrl, company);
+  }
+
+  const tokens = Object.entries(company.tokens)
+    .map(([name, token]) => `    ${name.padEnd(6)} ${token.padEnd(12)} (user id ${company.users[name]})`)
+    .join('\n');
+  process.stdout.write(
+    [
+      '',
+      'invoiceflow is running',
+      `  API              ${apiUrl}/api/v1`,
+      `  OpenAPI docs     ${apiUrl}/docs  (spec: ${apiUrl}/openapi.json)`,
+      `  Temporal Web UI  ${temporal.uiUrl ?? '(external Temporal server: see its own UI)'}`,
+      `  Temporal         ${temporal.address}, namespace ${config.TEMPORAL_NAMESPACE}`,
+      `  Database         ${redact(databaseUrl)}`,
+      '  Demo users and bearer tokens:',
+      tokens,
+      '',
+      `  Try: curl -H 'Authorization: Bearer demo-alice' ${apiUrl}/api/v1/work-queue`,
+      'Press Ctrl-C to stop everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+function run(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      log.error({ code, signal }, `${name} exited; stopping everything`);
+      void shutdown(1);
+    }
+  });
+  stops.unshift(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      }),
+  );
+  return child;
+}
+
+async function waitUntilReady(url: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s`);
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping');
+  for (const stop of stops) await stop().catch((err: unknown) => log.warn({ err }, 'stop failed'));
+  process.exit(code);
+}
+
+main().catch(async (err: unknown) => {
+  log.error({ err }, 'dev launcher failed');
+  await shutdown(1);
+});

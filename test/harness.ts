@@ -1,0 +1,156 @@
+/**
+ * The real stack for an integration test file: Postgres, the Temporal dev server from global
+ * setup, a worker with the real activities, and the API listening on a free port.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createApp } from '../api/app';
+import { connectDatabase, type Database } from '../db/client';
+import { seedCompany, type SeededCompany } from '../db/seed';
+import { createLogger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { createInvoiceWorker, type Activities } from '../worker/worker';
+
+export interface Stack {
+  database: Database;
+  temporal: Client;
+  company: SeededCompany;
+  baseUrl: string;
+  /** Calls the API; `token` is a user's first name in the seeded company, or a raw token with `raw:`. */
+  api(
+    method: string,
+    path: string,
+    opts?: { as?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
+  stop(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read response bodies freely
+  body: any;
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (global setup sets it)`);
+  return value;
+}
+
+/** The SDK's own logs only from WARN up (TEST_VERBOSE=1 for all); the runtime is installed once per process. */
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger(process.env.TEST_VERBOSE ? 'INFO' : 'ERROR') });
+  } catch {
+    // already installed by an earlier test file in this process
+  }
+}
+
+export async function startStack(opts: { wrapActivities?: (a: Activities) => Activities } = {}): Promise<Stack> {
+  quietRuntime();
+  const database = connectDatabase(env('TEST_DATABASE_URL'));
+  const address = env('TEST_TEMPORAL_ADDRESS');
+  const connection = await Connection.connect({ address });
+  const temporal = new Client({ connection, namespace: 'default' });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const company = await seedCompany(database.db, `t${randomBytes(4).toString('hex')}`);
+
+  const real = createActivities({ db: database.db, mailer: createMailer(undefined), clock: () => new Date() });
+  const worker: Worker = await createInvoiceWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    activities: opts.wrapActivities ? opts.wrapActivities(real) : real,
+    workflowBundle: { codePath: env('TEST_WORKFLOW_BUNDLE') },
+  });
+  const running = worker.run();
+
+  const logger = createLogger('api-test', process.env.TEST_VERBOSE ? 'info' : 'silent');
+  const server: Server = await new Promise((resolve) => {
+    const s = createApp({ database, temporal, logger }).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    database,
+    temporal,
+    company,
+    baseUrl,
+    async api(method, path, { as, body, rawBody, headers = {} } = {}) {
+      const token = as === undefined ? undefined : as.startsWith('raw:') ? as.slice(4) : company.tokens[as];
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+        ...(rawBody !== undefined ? { body: rawBody } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await database.close();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value that `done` accepts, or fails after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await probe();
+    if (done(last)) return last;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let invoiceCounter = 0;
+
+/** A valid JSON invoice for the seeded vendor; override any field. */
+export function invoiceBody(stack: Stack, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  invoiceCounter += 1;
+  return {
+    vendor: { id: stack.company.vendorId },
+    documentType: 'invoice',
+    invoiceNumber: `INV-${Date.now()}-${invoiceCounter}`,
+    invoiceDate: '2026-11-01',
+    dueDate: '2026-12-01',
+    currency: 'EUR',
+    net: '1000.00',
+    tax: '250.00',
+    gross: '1250.00',
+    lines: [
+      { description: 'Paper, A4, 80 g', quantity: '100', unitPrice: '6.00', net: '600.00', taxRate: '25' },
+      { description: 'Pens, blue', quantity: '200', unitPrice: '2.00', net: '400.00', taxRate: '25' },
+    ],
+    ...overrides,
+  };
+}
+
+/** Waits until the invoice's open task (in Postgres, as the work queue sees it) is in `stage`. */
+export async function waitForStage(stack: Stack, invoiceId: string, stage: string, as = 'erin'): Promise<Record<string, unknown>> {
+  const res = await waitFor(
+    () => stack.api('GET', `/api/v1/invoices/${invoiceId}`, { as }),
+    (r) => r.status === 200 && r.body.stage === stage,
+  );
+  return res.body as Record<string, unknown>;
+}

@@ -1,0 +1,30 @@
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { connectDatabase } from '../db/client';
+import { loadConfig, requireDatabaseUrl } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { createInvoiceWorker } from './worker';
+
+/** The worker process: wires real dependencies and runs until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('worker', config.LOG_LEVEL);
+  const database = connectDatabase(requireDatabaseUrl(config));
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    const activities = createActivities({ db: database.db, mailer: createMailer(config.SMTP_URL), clock: () => new Date() });
+    const worker = await createInvoiceWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, activities });
+    log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+    await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM
+    log.info('worker stopped');
+  } finally {
+    await connection.close();
+    await database.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { TASK_QUEUE } from '../workflows/definitions';
+
+export type Activities = ReturnType<typeof createActivities>;
+
+export interface InvoiceWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  activities: Activities;
+  /** A pre-built bundle (tests bundle once per run); otherwise the workflows are bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  taskQueue?: string;
+}
+
+/** The worker of the `invoices` task queue, with real or wrapped activities. */
+export function createInvoiceWorker(opts: InvoiceWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    activities: opts.activities,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+  });
+}

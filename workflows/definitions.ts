@@ -1,0 +1,188 @@
+/**
+ * The contract between the invoice workflow and everything that talks to it: the API, the
+ * Temporal Web UI, the CLI and tests. Imports only from Temporal's workflow and common packages,
+ * so the API can import it without pulling in the workflow implementation.
+ */
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export const TASK_QUEUE = 'invoices';
+export const INVOICE_WORKFLOW_TYPE = 'invoiceWorkflow';
+
+/** One workflow per invoice; a second start with the same id is refused by the server. */
+export function invoiceWorkflowId(invoiceId: string): string {
+  return `invoice-${invoiceId}`;
+}
+
+export const STAGES = [
+  'new',
+  'review',
+  'approval',
+  'control',
+  'copy',
+  'payment',
+  'posted',
+  'exceptions_review',
+  'rejected',
+  'cancelled',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const STEP_KINDS = ['review', 'approval', 'control', 'copy'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** Custom search attributes, registered on the server so admins can find invoices in the Web UI. */
+export const searchAttributes = {
+  InvoiceStage: defineSearchAttributeKey('InvoiceStage', 'KEYWORD'),
+  VendorId: defineSearchAttributeKey('VendorId', 'KEYWORD'),
+  CompanyId: defineSearchAttributeKey('CompanyId', 'KEYWORD'),
+  Assignees: defineSearchAttributeKey('Assignees', 'KEYWORD_LIST'),
+  GrossAmount: defineSearchAttributeKey('GrossAmount', 'DOUBLE'),
+  DueDate: defineSearchAttributeKey('DueDate', 'DATETIME'),
+} as const;
+
+/** The same attributes as the Temporal CLI names their types (`--search-attribute Name=Type`). */
+export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<keyof typeof searchAttributes, string> = {
+  InvoiceStage: 'Keyword',
+  VendorId: 'Keyword',
+  CompanyId: 'Keyword',
+  Assignees: 'KeywordList',
+  GrossAmount: 'Double',
+  DueDate: 'Datetime',
+};
+
+/** What the workflow is started with: ids only, never documents or secrets (history keeps them). */
+export interface InvoiceWorkflowInput {
+  invoiceId: string;
+  companyId: string;
+}
+
+export interface InvoiceWorkflowResult {
+  stage: Stage;
+  journalEntryId?: string;
+}
+
+// ---- Actions: each is both an Update (API) and a Signal (Web UI, CLI) with one payload shape ----
+
+export interface ApprovePayload {
+  by: string;
+  comment?: string;
+}
+export interface RejectPayload {
+  by: string;
+  reason: string;
+}
+
+/** What an accepted action did. */
+export interface ActionResult {
+  stage: Stage;
+  /** True when the invoice left the stage it was in. */
+  moved: boolean;
+  message: string;
+}
+
+/** `ApplicationFailure.type` of an action the workflow refuses; `details[0]` is a {@link Refusal}. */
+export const ACTION_REFUSED = 'ActionRefused';
+
+export const REFUSAL_CODES = [
+  'not_ready',
+  'not_assignee',
+  'no_open_task',
+  'already_acted',
+  'no_approval_rights',
+  'segregation_of_duties',
+  'no_addressee',
+  'coding_incomplete',
+  'invalid_payload',
+  'wrong_stage',
+  'finished',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+export interface Refusal {
+  code: RefusalCode;
+  message: string;
+}
+
+export const approveUpdate = defineUpdate<ActionResult, [ApprovePayload]>('approve');
+export const approveSignal = defineSignal<[ApprovePayload]>('approve');
+export const rejectUpdate = defineUpdate<ActionResult, [RejectPayload]>('reject');
+export const rejectSignal = defineSignal<[RejectPayload]>('reject');
+
+// ---- What the workflow gets from the database when it starts (activity `prepareInvoice`) ----
+
+export interface ResolvedStep {
+  kind: StepKind;
+  mode: TaskMode;
+  /** User ids addressed by the step, resolved from users, groups, roles and dimensions. */
+  assignees: string[];
+  /** Approval steps: for each assignee, the coding rows the user has the right to sign. */
+  signable: Record<string, string[]>;
+}
+
+export interface InvoiceContext {
+  invoiceId: string;
+  companyId: string;
+  vendorId: string;
+  currency: string;
+  gross: string;
+  dueDate: string;
+  registeredBy?: string;
+  rows: { id: string; kind: 'expense' | 'tax'; dimensions: Record<string, string> }[];
+  /** Why the coding cannot go on yet (missing or not adding up to the gross); absent when fine. */
+  codingProblem?: string;
+  clerks: string[];
+  admins: string[];
+  steps: ResolvedStep[];
+}
+
+// ---- State, as the `state` query answers it and as it is projected into Postgres ----
+
+export type TaskMode = 'any' | 'all';
+
+export interface TaskView {
+  /** Stable across retries: `<workflowId>/<n>`. */
+  id: string;
+  stage: Stage;
+  /** Index of the flow step the task belongs to; -1 for clerk tasks outside the flow. */
+  step: number;
+  mode: TaskMode;
+  state: 'open' | 'done';
+  /** User ids who may act on the task. */
+  assignees: string[];
+  /** User ids who have acted, in order. */
+  actedBy: string[];
+  action?: 'approve' | 'reject';
+  openedAt: string;
+  closedAt?: string;
+}
+
+export interface RowSignatures {
+  rowId: string;
+  reviewedBy?: string;
+  reviewedAt?: string;
+  approvedBy?: string;
+  approvedAt?: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  actor: string;
+  action: string;
+  stage: Stage;
+  outcome: 'done' | 'refused' | 'system';
+  message: string;
+}
+
+export interface InvoiceState {
+  invoiceId: string;
+  stage: Stage;
+  /** Increases with every change; the Postgres projection never goes back to a lower one. */
+  seq: number;
+  tasks: TaskView[];
+  rows: RowSignatures[];
+  history: HistoryEntry[];
+  journalEntryId?: string;
+}
+
+export const stateQuery = defineQuery<InvoiceState>('state');
