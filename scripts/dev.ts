@@ -17,6 +17,7 @@ import { startTemporalDevServer } from './temporal-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = process.env.INVOICEFLOW_DATA_DIR ?? path.join(ROOT, '.data');
+process.env.LOG_PRETTY ??= '1';
 const log = createLogger('dev');
 const stops: (() => Promise<void>)[] = [];
 let stopping = false;
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
         port: 7233,
         uiPort: 8233,
         namespace: config.TEMPORAL_NAMESPACE,
-        log: (m) => log.info(m),
+        log: (m) => (m.startsWith('temporal: ') ? log.debug(m) : log.info(m)),
       });
       stops.unshift(server.stop);
       return server;
@@ -62,7 +63,6 @@ async function main(): Promise<void> {
   const env = {
     ...process.env,
     NODE_ENV: 'development',
-    LOG_PRETTY: process.env.LOG_PRETTY ?? '1',
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,

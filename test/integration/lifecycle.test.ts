@@ -4,6 +4,7 @@ import { journalEntries, journalLines } from '../../db/schema';
 import { journalTotals } from '../../domain/journal';
 import { invoiceWorkflowId, stateQuery, TASK_QUEUE, INVOICE_WORKFLOW_TYPE } from '../../workflows/definitions';
 import { invoiceBody, startStack, waitForStage, waitFor, type Stack } from '../harness';
+import { recordHistory } from '../histories';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -85,6 +86,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     expect(await handle.result()).toEqual({ stage: 'posted', journalEntryId: entries[0]!.id });
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get({ name: 'InvoiceStage', type: 'KEYWORD' } as never)).toBe('posted');
+    await recordHistory(handle, 'posted-after-review-and-approval');
   });
 
   it('a rejected invoice goes back to the clerks with the reason, and a resubmission starts over', async () => {
@@ -108,6 +110,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     expect(await queue('bob')).not.toContain(id);
 
     expect((await act('alice', id, 'approve', { comment: 'corrected' })).body).toMatchObject({ stage: 'review' });
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'rejected-and-resubmitted');
   });
 
   it('refuses an approval above the approver limit and routes it to the unlimited approver', async () => {
@@ -122,6 +125,8 @@ describe('an invoice through the API on the real Temporal server', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'no_approval_rights', message: expect.stringContaining('approval rights') });
     expect((await act('dave', id, 'approve')).body).toMatchObject({ stage: 'payment' });
+    await waitForStage(stack, id, 'posted');
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'refused-update-above-limit');
   });
 
   it('answers 403 with the reason when the caller is not an assignee, and changes nothing', async () => {
@@ -157,6 +162,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     // The same signal from the right person moves it on: signals and updates share one handler.
     await handle.signal('approve', { by: stack.company.users.alice });
     await waitForStage(stack, id, 'review');
+    await recordHistory(handle, 'refused-signal-then-approve-signal');
   });
 
   it('refuses a second workflow start for the same invoice and a duplicate intake', async () => {
