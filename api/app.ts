@@ -15,12 +15,21 @@ export interface AppDeps {
   temporal: Client;
   logger: Logger;
   clock?: () => Date;
-  /** Largest accepted request body. */
+  /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /** Largest accepted XML (UBL) body. */
+  xmlLimit?: string;
 }
 
 /** The HTTP API, built from its dependencies so tests can run it without globals. */
-export function createApp({ database, temporal, logger, clock = () => new Date(), bodyLimit = '1mb' }: AppDeps): Express {
+export function createApp({
+  database,
+  temporal,
+  logger,
+  clock = () => new Date(),
+  bodyLimit = '1mb',
+  xmlLimit = '10mb',
+}: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -58,7 +67,17 @@ export function createApp({ database, temporal, logger, clock = () => new Date()
 
   const deps = { db: database.db, temporal, clock };
   const api = express.Router();
-  api.use(express.json({ limit: bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use(
+    express.json({
+      limit: bodyLimit,
+      strict: true,
+      type: ['application/json', 'application/*+json'],
+      verify: (req, _res, buf) => {
+        (req as typeof req & { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+  );
+  api.use(express.raw({ limit: xmlLimit, type: ['application/xml', 'text/xml'] }));
   api.use(authenticate(database.db));
   api.use(invoicesRouter(deps));
   api.use(workQueueRouter(deps));

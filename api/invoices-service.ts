@@ -2,14 +2,27 @@
  * What the invoice routes (and the demo seeding) do: intake, detail, lists and actions. Routes
  * stay thin; this module talks to Postgres and to Temporal.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { and, asc, desc, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
-import { auditEvents, codingRows, invoiceLines, invoices, journalEntries, journalLines, tasks, vendors } from '../db/schema';
+import {
+  auditEvents,
+  codingRows,
+  idempotencyKeys,
+  invoiceAttachments,
+  invoiceDocuments,
+  invoiceLines,
+  invoices,
+  journalEntries,
+  journalLines,
+  tasks,
+  vendors,
+} from '../db/schema';
 import { format, money } from '../domain/money';
+import type { UblAttachment, UblTotals } from '../domain/ubl/invoice';
 import { audit } from '../activities';
 import {
   ACTION_REFUSED,
@@ -34,21 +47,53 @@ export interface ServiceDeps {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** The document as it arrived, kept byte for byte. */
+export interface ReceivedDocument {
+  contentType: string;
+  bytes: Buffer;
+}
+
+/** What UBL intake adds to the common invoice fields. */
+export interface UblExtras {
+  customizationId: string;
+  profileId?: string | undefined;
+  totals: UblTotals;
+  attachments: UblAttachment[];
+  warnings: string[];
+}
+
+export interface IntakeRequest {
+  invoice: InvoiceIntakeInput;
+  document: ReceivedDocument;
+  ubl?: UblExtras;
+  idempotencyKey?: string | undefined;
+}
+
+export interface IntakeResponse {
+  id: string;
+  workflowId: string;
+  stage: 'new';
+}
+
 /**
  * Registers an invoice and starts its workflow in one transaction: if the start fails nothing is
  * stored, and the workflow's first activity waits on the invoice lock until the insert commits.
+ * With an Idempotency-Key, a repeated request (even one sent while the first is still running)
+ * gets the first request's response.
  */
-export async function createInvoice(
-  { db, temporal }: ServiceDeps,
-  user: CurrentUser,
-  input: InvoiceIntakeInput,
-): Promise<{ id: string; workflowId: string; stage: 'new' }> {
+export async function createInvoice({ db, temporal }: ServiceDeps, user: CurrentUser, req: IntakeRequest): Promise<IntakeResponse> {
+  const { invoice: input, document, ubl } = req;
   const id = randomUUID();
   const workflowId = invoiceWorkflowId(id);
+  const requestHash = createHash('sha256').update(document.contentType).update('\n').update(document.bytes).digest('hex');
   try {
-    await db.transaction(async (tx) => {
+    return await db.transaction(async (tx) => {
+      if (req.idempotencyKey) {
+        const replay = await claimIdempotencyKey(tx, user.id, req.idempotencyKey, requestHash);
+        if (replay) return replay;
+      }
       await lockInvoice(tx, id);
-      const vendor = await resolveVendor(tx, user, input.vendor, id);
+      const { vendor, created: vendorCreated } = await resolveVendor(tx, user, input.vendor);
       const [duplicate] = await tx
         .select({ id: invoices.id })
         .from(invoices)
@@ -56,10 +101,11 @@ export async function createInvoice(
           and(eq(invoices.companyId, user.companyId), eq(invoices.vendorId, vendor.id), eq(invoices.invoiceNumber, input.invoiceNumber)),
         );
       if (duplicate) throw duplicateError(duplicate.id, input.invoiceNumber);
+      const c = input.currency;
       const amounts = {
-        net: format(money(input.net, input.currency)),
-        tax: format(money(input.tax, input.currency)),
-        gross: format(money(input.gross, input.currency)),
+        net: format(money(input.net, c)),
+        tax: format(money(input.tax, c)),
+        gross: format(money(input.gross, c)),
       };
       await tx.insert(invoices).values({
         id,
@@ -69,25 +115,73 @@ export async function createInvoice(
         invoiceNumber: input.invoiceNumber,
         invoiceDate: input.invoiceDate,
         dueDate: input.dueDate,
-        currency: input.currency,
+        currency: c,
         ...amounts,
         buyerReference: input.buyerReference ?? null,
         orderReference: input.orderReference ?? null,
         contractReference: input.contractReference ?? null,
         confidential: input.confidential,
+        sourceFormat: ubl ? 'ubl' : 'json',
+        ...(ubl
+          ? {
+              customizationId: ubl.customizationId,
+              profileId: ubl.profileId ?? null,
+              lineTotal: ubl.totals.lineExtension,
+              allowanceTotal: ubl.totals.allowances,
+              chargeTotal: ubl.totals.charges,
+              prepaid: ubl.totals.prepaid,
+              rounding: ubl.totals.rounding,
+              payable: ubl.totals.payable,
+            }
+          : {}),
         workflowId,
         createdBy: user.id,
       });
       if (input.lines.length > 0) {
         await tx.insert(invoiceLines).values(input.lines.map((l, i) => ({ invoiceId: id, lineNo: i + 1, ...l })));
       }
+      await tx.insert(invoiceDocuments).values({
+        invoiceId: id,
+        contentType: document.contentType,
+        content: document.bytes,
+        sha256: createHash('sha256').update(document.bytes).digest('hex'),
+        size: document.bytes.length,
+      });
+      if (ubl && ubl.attachments.length > 0) {
+        await tx.insert(invoiceAttachments).values(
+          ubl.attachments.map((a, i) => ({
+            invoiceId: id,
+            position: i + 1,
+            reference: a.id,
+            description: a.description ?? null,
+            filename: a.filename ?? null,
+            mimeCode: a.mimeCode ?? null,
+            embeddedBytes: a.embeddedBytes ?? null,
+            uri: a.uri ?? null,
+          })),
+        );
+      }
+      const kind = input.documentType === 'credit_note' ? 'Credit note' : 'Invoice';
       await audit(tx, {
         companyId: user.companyId,
         invoiceId: id,
         actor: user.id,
         kind: 'intake',
-        message: `${input.documentType === 'credit_note' ? 'Credit note' : 'Invoice'} ${input.invoiceNumber} from ${vendor.name} received (${amounts.gross} ${input.currency})`,
+        message: `${kind} ${input.invoiceNumber} from ${vendor.name} received as ${ubl ? 'UBL' : 'JSON'} (${amounts.gross} ${c})`,
       });
+      if (vendorCreated) {
+        await audit(tx, {
+          companyId: user.companyId,
+          invoiceId: id,
+          actor: user.id,
+          kind: 'vendor_created',
+          message: `Vendor "${vendor.name}" created from the invoice's supplier party`,
+          data: { vendorId: vendor.id },
+        });
+      }
+      for (const warning of ubl?.warnings ?? []) {
+        await audit(tx, { companyId: user.companyId, invoiceId: id, actor: 'system', kind: 'intake_warning', message: warning });
+      }
       const workflowInput: InvoiceWorkflowInput = { invoiceId: id, companyId: user.companyId };
       await temporal.workflow.start(INVOICE_WORKFLOW_TYPE, {
         workflowId,
@@ -103,6 +197,14 @@ export async function createInvoice(
           { key: searchAttributes.DueDate, value: new Date(`${input.dueDate}T00:00:00Z`) },
         ],
       });
+      const response: IntakeResponse = { id, workflowId, stage: 'new' };
+      if (req.idempotencyKey) {
+        await tx
+          .update(idempotencyKeys)
+          .set({ status: 201, response: { ...response } })
+          .where(and(eq(idempotencyKeys.userId, user.id), eq(idempotencyKeys.key, req.idempotencyKey)));
+      }
+      return response;
     });
   } catch (err) {
     // Two identical submissions at once: the unique index lets one through.
@@ -115,7 +217,27 @@ export async function createInvoice(
     }
     throw err;
   }
-  return { id, workflowId, stage: 'new' };
+}
+
+/**
+ * Takes the key for this request, or returns the stored response of the request that took it
+ * first. A concurrent first request makes the insert wait until that request commits or rolls back.
+ */
+async function claimIdempotencyKey(tx: Tx, userId: string, key: string, requestHash: string): Promise<IntakeResponse | undefined> {
+  const claimed = await tx
+    .insert(idempotencyKeys)
+    .values({ userId, key, requestHash, status: 0, response: {} })
+    .onConflictDoNothing()
+    .returning({ key: idempotencyKeys.key });
+  if (claimed.length > 0) return undefined;
+  const [first] = await tx
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)));
+  if (!first || first.requestHash !== requestHash) {
+    throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different request');
+  }
+  return first.response as unknown as IntakeResponse;
 }
 
 function duplicateError(existingId: string, invoiceNumber: string): ApiError {
@@ -134,6 +256,7 @@ async function findDuplicate(db: Db, user: CurrentUser, input: InvoiceIntakeInpu
 
 type VendorInput = InvoiceIntakeInput['vendor'];
 type NewVendor = Exclude<VendorInput, { id: string }>;
+type Vendor = typeof vendors.$inferSelect;
 
 async function findVendor(db: Db | Tx, companyId: string, v: NewVendor) {
   const keys: SQL[] = [];
@@ -149,7 +272,7 @@ async function findVendor(db: Db | Tx, companyId: string, v: NewVendor) {
 }
 
 /** A known vendor by id, endpoint id or VAT number; otherwise a new one from the document's party. */
-async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput, invoiceId: string) {
+async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput): Promise<{ vendor: Vendor; created: boolean }> {
   if ('id' in v) {
     const [vendor] = await tx
       .select()
@@ -157,10 +280,13 @@ async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput, invoiceI
       .where(and(eq(vendors.id, v.id), eq(vendors.companyId, user.companyId)));
     if (!vendor)
       throw new ApiError(422, 'validation_failed', 'The invoice is not valid', [{ path: 'vendor.id', message: 'no such vendor' }]);
-    return vendor;
+    return { vendor, created: false };
   }
+  // Serialises the creation of one new vendor across concurrent intakes.
+  const identity = `vendor:${user.companyId}:${v.endpointId ?? v.vatNumber ?? v.name.toLowerCase()}`;
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${identity}, 0))`);
   const known = await findVendor(tx, user.companyId, v);
-  if (known) return known;
+  if (known) return { vendor: known, created: false };
   const [created] = await tx
     .insert(vendors)
     .values({
@@ -171,15 +297,7 @@ async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput, invoiceI
       email: v.email ?? null,
     })
     .returning();
-  await audit(tx, {
-    companyId: user.companyId,
-    invoiceId,
-    actor: user.id,
-    kind: 'vendor_created',
-    message: `Vendor "${v.name}" created from the invoice's supplier party`,
-    data: { vendorId: created!.id },
-  });
-  return created!;
+  return { vendor: created!, created: true };
 }
 
 /** The invoice row, or a 404 when it does not exist or the user may not see it. */
@@ -192,6 +310,15 @@ export async function visibleInvoice(db: Db, user: CurrentUser, id: string) {
 
 const amount = (value: string, currency: string) => format(money(value, currency));
 
+/** The original document of a visible invoice. */
+export async function invoiceDocument(db: Db, user: CurrentUser, id: string) {
+  const invoice = await visibleInvoice(db, user, id);
+  const [document] = await db.select().from(invoiceDocuments).where(eq(invoiceDocuments.invoiceId, id));
+  if (!document) throw ApiError.notFound('document');
+  const extension = document.contentType.includes('xml') ? 'xml' : 'json';
+  return { ...document, filename: `${invoice.invoiceNumber.replace(/[^\w.-]+/g, '_')}.${extension}` };
+}
+
 /** Everything about one invoice, from Postgres (the system of record). */
 export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
   const inv = await visibleInvoice(db, user, id);
@@ -203,6 +330,11 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
     db.select().from(auditEvents).where(eq(auditEvents.invoiceId, id)).orderBy(asc(auditEvents.at), asc(auditEvents.id)),
     db.select().from(journalEntries).where(eq(journalEntries.invoiceId, id)),
   ]);
+  const attachments = await db
+    .select()
+    .from(invoiceAttachments)
+    .where(eq(invoiceAttachments.invoiceId, id))
+    .orderBy(asc(invoiceAttachments.position));
   const postingLines = entry
     ? await db.select().from(journalLines).where(eq(journalLines.entryId, entry.id)).orderBy(asc(journalLines.lineNo))
     : [];
@@ -224,6 +356,31 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
     orderReference: inv.orderReference,
     contractReference: inv.contractReference,
     confidential: inv.confidential,
+    source: {
+      format: inv.sourceFormat,
+      customizationId: inv.customizationId,
+      profileId: inv.profileId,
+      document: `/api/v1/invoices/${inv.id}/document`,
+    },
+    documentTotals:
+      inv.sourceFormat === 'ubl'
+        ? {
+            lineExtension: amount(inv.lineTotal ?? '0', c),
+            allowances: amount(inv.allowanceTotal ?? '0', c),
+            charges: amount(inv.chargeTotal ?? '0', c),
+            prepaid: amount(inv.prepaid ?? '0', c),
+            rounding: amount(inv.rounding ?? '0', c),
+            payable: amount(inv.payable ?? '0', c),
+          }
+        : null,
+    attachments: attachments.map((a) => ({
+      reference: a.reference,
+      description: a.description,
+      filename: a.filename,
+      mimeCode: a.mimeCode,
+      embeddedBytes: a.embeddedBytes,
+      uri: a.uri,
+    })),
     lines: lines.map((l) => ({
       description: l.description,
       quantity: l.quantity,

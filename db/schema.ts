@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  customType,
   bigserial,
   boolean,
   check,
@@ -20,6 +21,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { FlowStepDefinition } from '../domain/flow';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -177,6 +180,19 @@ export const invoices = pgTable(
     orderReference: text('order_reference'),
     contractReference: text('contract_reference'),
     confidential: boolean('confidential').notNull().default(false),
+    sourceFormat: text('source_format', { enum: ['json', 'ubl'] })
+      .notNull()
+      .default('json'),
+    /** UBL: BT-24 and BT-23. */
+    customizationId: text('customization_id'),
+    profileId: text('profile_id'),
+    /** UBL document totals (BG-22) as sent, signs included; null for JSON intake. */
+    lineTotal: numeric('line_total'),
+    allowanceTotal: numeric('allowance_total'),
+    chargeTotal: numeric('charge_total'),
+    prepaid: numeric('prepaid'),
+    rounding: numeric('rounding'),
+    payable: numeric('payable'),
     stage: text('stage', { enum: STAGE_VALUES }).notNull().default('new'),
     workflowId: text('workflow_id').notNull().unique(),
     /** The workflow's state sequence last projected here; older snapshots are ignored. */
@@ -206,6 +222,52 @@ export const invoiceLines = pgTable(
     taxRate: numeric('tax_rate').notNull(),
   },
   (t) => [primaryKey({ columns: [t.invoiceId, t.lineNo] })],
+);
+
+/** The document as received, byte for byte. */
+export const invoiceDocuments = pgTable('invoice_documents', {
+  invoiceId: uuid('invoice_id')
+    .primaryKey()
+    .references(() => invoices.id),
+  contentType: text('content_type').notNull(),
+  content: bytea('content').notNull(),
+  sha256: text('sha256').notNull(),
+  size: integer('size').notNull(),
+  receivedAt: createdAt(),
+});
+
+/** Attachments named in a UBL document (BG-24), as metadata; the content stays in the document. */
+export const invoiceAttachments = pgTable(
+  'invoice_attachments',
+  {
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    position: integer('position').notNull(),
+    reference: text('reference').notNull(),
+    description: text('description'),
+    filename: text('filename'),
+    mimeCode: text('mime_code'),
+    embeddedBytes: integer('embedded_bytes'),
+    uri: text('uri'),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.position] })],
+);
+
+/** Responses to requests sent with an Idempotency-Key, so a retried request gets the first answer. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status').notNull(),
+    response: jsonb('response').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
 );
 
 export const codingRows = pgTable(

@@ -78,7 +78,7 @@ export async function findTemporalCli(opts: { log?: Log; build?: boolean } = {})
         for (const line of chunk.toString().split('\n').filter(Boolean)) {
           tail.push(line);
           if (tail.length > 20) tail.shift();
-          log(`go: ${line}`);
+          log(line);
         }
       };
       child.stdout.on('data', collect);

@@ -1,0 +1,65 @@
+/** Turns a received UBL document into an intake request, or a 4xx that says what is wrong. */
+import { readUbl } from '../domain/ubl/invoice';
+import { parseXml, XmlError, type XmlLimits } from '../domain/ubl/xml';
+import { ApiError } from './errors';
+import type { IntakeRequest } from './invoices-service';
+
+const XML_ERROR_STATUS = { malformed: 400, forbidden: 400, too_large: 413 } as const;
+
+export function ublIntakeRequest(bytes: Buffer, contentType: string, limits?: XmlLimits): Omit<IntakeRequest, 'idempotencyKey'> {
+  let root;
+  try {
+    root = parseXml(bytes, limits);
+  } catch (err) {
+    if (!(err instanceof XmlError)) throw err;
+    throw new ApiError(
+      XML_ERROR_STATUS[err.kind],
+      err.kind === 'too_large' ? 'payload_too_large' : 'malformed_xml',
+      `The XML cannot be read: ${err.message}`,
+    );
+  }
+  const result = readUbl(root);
+  if (!result.ok) {
+    throw result.unsupported
+      ? new ApiError(422, 'unsupported_document', result.problems[0]!.message, result.problems)
+      : new ApiError(
+          422,
+          'validation_failed',
+          `The UBL document is not a valid EN 16931 invoice: ${result.problems[0]!.message}${result.problems.length > 1 ? ` (and ${result.problems.length - 1} more problems)` : ''}`,
+          result.problems,
+        );
+  }
+  const u = result.invoice;
+  return {
+    invoice: {
+      vendor: {
+        name: u.supplier.name,
+        ...(u.supplier.vatNumber ? { vatNumber: u.supplier.vatNumber } : {}),
+        ...(u.supplier.endpointId ? { endpointId: u.supplier.endpointId } : {}),
+        ...(u.supplier.email ? { email: u.supplier.email } : {}),
+      },
+      documentType: u.documentType,
+      invoiceNumber: u.invoiceNumber,
+      invoiceDate: u.invoiceDate,
+      // Without a due date in the document, the invoice is due when issued (and flagged in the audit trail).
+      dueDate: u.dueDate ?? u.invoiceDate,
+      currency: u.currency,
+      net: u.net,
+      tax: u.tax,
+      gross: u.gross,
+      ...(u.buyerReference ? { buyerReference: u.buyerReference } : {}),
+      ...(u.orderReference ? { orderReference: u.orderReference } : {}),
+      ...(u.contractReference ? { contractReference: u.contractReference } : {}),
+      confidential: false,
+      lines: u.lines.map((l) => ({
+        description: l.description,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice,
+        net: l.net,
+        taxRate: l.taxRate,
+      })),
+    },
+    document: { contentType, bytes },
+    ubl: { customizationId: u.customizationId, profileId: u.profileId, totals: u.totals, attachments: u.attachments, warnings: u.warnings },
+  };
+}
