@@ -11,6 +11,8 @@ import {
   approvalLimits,
   auditEvents,
   codingRows,
+  companies,
+  partnerships,
   codingTemplates,
   flowTemplates,
   invoices,
@@ -23,18 +25,21 @@ import {
 } from '../db/schema';
 import { signableRows } from '../domain/approval';
 import { applyCodingTemplate } from '../domain/coding';
-import { resolveAssignees } from '../domain/flow';
+import { durationMs, resolveAssignees, type AssigneeSpec } from '../domain/flow';
 import { buildPurchaseJournal, UnbalancedJournalError } from '../domain/journal';
-import { format, money, sameAmount, sum } from '../domain/money';
+import { format, lessThanOrEqual, money, sameAmount, sum } from '../domain/money';
 import type { InvoiceContext, InvoiceState, ResolvedStep } from '../workflows/definitions';
+import type { DelegateLookup } from '../workflows/invoice-process';
 
 export interface ActivityDeps {
   db: Db;
   mailer: Transporter;
   clock: () => Date;
+  /** Sender of the mails; default `invoiceflow <invoiceflow@localhost>`. */
+  mailFrom?: string;
 }
 
-export function createActivities({ db, clock }: ActivityDeps) {
+export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <invoiceflow@localhost>' }: ActivityDeps) {
   return {
     /**
      * Applies the coding template (once: a retry finds the rows already there) and resolves the
@@ -109,8 +114,26 @@ export function createActivities({ db, clock }: ActivityDeps) {
               signable[id] = signableRows(approver, invoice, rowInfo);
             }
           }
-          return { kind: step.kind, mode: step.mode, assignees, signable };
+          const reminderAfterMs = durationMs(step.reminderAfter);
+          const escalateAfterMs = durationMs(step.escalateAfter);
+          return {
+            kind: step.kind,
+            mode: step.mode,
+            assignees,
+            signable,
+            ...(reminderAfterMs !== undefined ? { reminderAfterMs } : {}),
+            ...(escalateAfterMs !== undefined ? { escalateAfterMs } : {}),
+            ...(step.escalateTo ? { escalateTo: resolveAssignees(step.escalateTo, directory, rowInfo) } : {}),
+          };
         });
+        const [companySettings] = await tx.select().from(settings).where(eq(settings.companyId, invoice.companyId));
+        const threshold = companySettings?.twoApproverThreshold;
+        const requiredApprovals =
+          threshold !== null &&
+          threshold !== undefined &&
+          !lessThanOrEqual(money(invoice.gross, invoice.currency), money(threshold, invoice.currency))
+            ? 2
+            : 1;
         return {
           invoiceId,
           companyId: invoice.companyId,
@@ -124,6 +147,7 @@ export function createActivities({ db, clock }: ActivityDeps) {
           clerks: resolveAssignees({ roles: ['clerk'] }, directory),
           admins: resolveAssignees({ roles: ['admin'] }, directory),
           steps,
+          requiredApprovals,
         };
       });
     },
@@ -175,6 +199,8 @@ export function createActivities({ db, clock }: ActivityDeps) {
               reviewedAt: row.reviewedAt ? new Date(row.reviewedAt) : null,
               approvedBy: row.approvedBy ?? null,
               approvedAt: row.approvedAt ? new Date(row.approvedAt) : null,
+              secondApprovedBy: row.secondApprovedBy ?? null,
+              secondApprovedAt: row.secondApprovedAt ? new Date(row.secondApprovedAt) : null,
             })
             .where(and(eq(codingRows.id, row.rowId), eq(codingRows.invoiceId, state.invoiceId)));
         }
@@ -187,6 +213,9 @@ export function createActivities({ db, clock }: ActivityDeps) {
             assignees: task.assignees,
             actedBy: task.actedBy,
             action: task.action ?? null,
+            message: task.message ?? null,
+            remindedAt: task.remindedAt ? new Date(task.remindedAt) : null,
+            escalatedAt: task.escalatedAt ? new Date(task.escalatedAt) : null,
             openedAt: new Date(task.openedAt),
             closedAt: task.closedAt ? new Date(task.closedAt) : null,
           };
@@ -197,6 +226,93 @@ export function createActivities({ db, clock }: ActivityDeps) {
         }
         return { applied: true };
       });
+    },
+
+    /**
+     * Who a task may be delegated to: an active user of the invoice's company or of a partnered
+     * environment; in approval, with the rows that user's own rights allow signing.
+     */
+    async lookupDelegate({ invoiceId, userId, stage }: { invoiceId: string; userId: string; stage: string }): Promise<DelegateLookup> {
+      const [invoice] = await db.select().from(invoices).where(eq(invoices.id, invoiceId));
+      const [row] = await db
+        .select({ user: users, environment: companies.environment })
+        .from(users)
+        .innerJoin(companies, eq(companies.id, users.companyId))
+        .where(eq(users.id, userId));
+      if (!invoice || !row || !row.user.active) return { found: false, reason: `There is no active user ${userId}`, signable: [] };
+      if (row.user.companyId !== invoice.companyId) {
+        const [own] = await db.select({ environment: companies.environment }).from(companies).where(eq(companies.id, invoice.companyId));
+        const [a, b] = [own!.environment, row.environment].sort() as [string, string];
+        const [partnered] =
+          a === b
+            ? [true]
+            : await db
+                .select()
+                .from(partnerships)
+                .where(and(eq(partnerships.environmentA, a), eq(partnerships.environmentB, b)));
+        if (!partnered) return { found: false, reason: `${userId} is in an environment without a partnership with this one`, signable: [] };
+      }
+      if (stage !== 'approval') return { found: true, signable: [] };
+      const rows = await db.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId));
+      const limits = await db.select().from(approvalLimits).where(eq(approvalLimits.userId, userId));
+      const signable = signableRows(
+        { id: userId, costCentres: row.user.costCentres, approvalLimits: limits },
+        invoice,
+        rows.map((r) => ({ id: r.id, dimensions: r.dimensions })),
+      );
+      return { found: true, signable };
+    },
+
+    /** The active users of a company that a spec of users, groups and roles names. */
+    async resolveAssigneeSpec({ companyId, spec }: { companyId: string; spec: AssigneeSpec }): Promise<string[]> {
+      const directory = await db.select().from(users).where(eq(users.companyId, companyId));
+      return resolveAssignees(spec, directory);
+    },
+
+    /** E-mails a task's assignees (reminder or escalation); once per task and kind, whatever the retries. */
+    async sendTaskEmail({
+      invoiceId,
+      taskId,
+      kind,
+      to,
+    }: {
+      invoiceId: string;
+      taskId: string;
+      kind: 'reminder' | 'escalation';
+      to: string[];
+    }): Promise<{ sent: number }> {
+      const eventKey = `${taskId}:${kind}`;
+      const [already] = await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.eventKey, eventKey));
+      if (already) return { sent: 0 };
+      const [invoice] = await db
+        .select({ invoice: invoices, vendorName: vendors.name })
+        .from(invoices)
+        .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+        .where(eq(invoices.id, invoiceId));
+      if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+      const recipients = to.length > 0 ? await db.select().from(users).where(inArray(users.id, to)) : [];
+      const i = invoice.invoice;
+      const subject =
+        kind === 'reminder'
+          ? `Reminder: invoice ${i.invoiceNumber} from ${invoice.vendorName} waits for you (${i.stage})`
+          : `Escalated: invoice ${i.invoiceNumber} from ${invoice.vendorName} has waited too long (${i.stage})`;
+      if (recipients.length > 0) {
+        await mailer.sendMail({
+          from: mailFrom,
+          to: recipients.map((u) => `${u.name} <${u.email}>`),
+          subject,
+          text: `${subject}.\n\nInvoice ${i.invoiceNumber}, ${i.gross} ${i.currency}, due ${i.dueDate}.\nTask ${taskId}.\n`,
+        });
+      }
+      await audit(db, {
+        companyId: i.companyId,
+        invoiceId,
+        actor: 'system',
+        kind: `${kind}_email`,
+        message: `${kind === 'reminder' ? 'Reminder' : 'Escalation'} e-mail sent to ${recipients.map((u) => u.email).join(', ') || 'nobody'}`,
+        eventKey,
+      });
+      return { sent: recipients.length };
     },
 
     /**

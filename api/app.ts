@@ -7,6 +7,8 @@ import type { Logger } from '../lib/logger';
 import { authenticate } from './auth';
 import { errorMiddleware, notFoundRoute } from './errors';
 import { openApiDocument } from './openapi';
+import { companyRouter } from './routes/company';
+import { flowTemplatesRouter } from './routes/flow-templates';
 import { invoicesRouter } from './routes/invoices';
 import { workQueueRouter } from './routes/work-queue';
 
@@ -19,6 +21,8 @@ export interface AppDeps {
   bodyLimit?: string;
   /** Largest accepted XML (UBL) body. */
   xmlLimit?: string;
+  /** Invoice workflows continue as new past this many history events (tests set it low). */
+  maxHistoryEvents?: number;
 }
 
 /** The HTTP API, built from its dependencies so tests can run it without globals. */
@@ -29,6 +33,7 @@ export function createApp({
   clock = () => new Date(),
   bodyLimit = '1mb',
   xmlLimit = '10mb',
+  maxHistoryEvents,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -65,7 +70,7 @@ export function createApp({
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi));
 
-  const deps = { db: database.db, temporal, clock };
+  const deps = { db: database.db, temporal, clock, ...(maxHistoryEvents ? { maxHistoryEvents } : {}) };
   const api = express.Router();
   api.use(
     express.json({
@@ -81,6 +86,8 @@ export function createApp({
   api.use(authenticate(database.db));
   api.use(invoicesRouter(deps));
   api.use(workQueueRouter(deps));
+  api.use(flowTemplatesRouter(deps));
+  api.use(companyRouter(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundRoute);

@@ -34,3 +34,10 @@ export function currentUser(res: Response): CurrentUser {
 export function canSee(user: CurrentUser, invoice: { companyId: string; confidential: boolean }): boolean {
   return invoice.companyId === user.companyId && (!invoice.confidential || user.confidential);
 }
+
+/** The current user, who must be an admin (403 otherwise). */
+export function requireAdmin(res: Response): CurrentUser {
+  const user = currentUser(res);
+  if (!user.roles.includes('admin')) throw new ApiError(403, 'forbidden', 'This needs the admin role');
+  return user;
+}

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common';
 import { and, asc, desc, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
@@ -29,9 +29,16 @@ import {
   INVOICE_WORKFLOW_TYPE,
   TASK_QUEUE,
   approveUpdate,
+  delegateUpdate,
+  exceptionsReviewUpdate,
   invoiceWorkflowId,
+  notMineUpdate,
+  reassignUpdate,
   rejectUpdate,
+  resolveExceptionUpdate,
+  restartUpdate,
   searchAttributes,
+  type ActionName,
   type ActionResult,
   type InvoiceWorkflowInput,
   type Refusal,
@@ -43,6 +50,7 @@ import type { InvoiceIntakeInput } from './schemas';
 export interface ServiceDeps {
   db: Db;
   temporal: Client;
+  maxHistoryEvents?: number;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -81,7 +89,11 @@ export interface IntakeResponse {
  * With an Idempotency-Key, a repeated request (even one sent while the first is still running)
  * gets the first request's response.
  */
-export async function createInvoice({ db, temporal }: ServiceDeps, user: CurrentUser, req: IntakeRequest): Promise<IntakeResponse> {
+export async function createInvoice(
+  { db, temporal, maxHistoryEvents }: ServiceDeps,
+  user: CurrentUser,
+  req: IntakeRequest,
+): Promise<IntakeResponse> {
   const { invoice: input, document, ubl } = req;
   const id = randomUUID();
   const workflowId = invoiceWorkflowId(id);
@@ -182,7 +194,11 @@ export async function createInvoice({ db, temporal }: ServiceDeps, user: Current
       for (const warning of ubl?.warnings ?? []) {
         await audit(tx, { companyId: user.companyId, invoiceId: id, actor: 'system', kind: 'intake_warning', message: warning });
       }
-      const workflowInput: InvoiceWorkflowInput = { invoiceId: id, companyId: user.companyId };
+      const workflowInput: InvoiceWorkflowInput = {
+        invoiceId: id,
+        companyId: user.companyId,
+        ...(maxHistoryEvents ? { maxHistoryEvents } : {}),
+      };
       await temporal.workflow.start(INVOICE_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: TASK_QUEUE,
@@ -304,7 +320,20 @@ async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput): Promise
 export async function visibleInvoice(db: Db, user: CurrentUser, id: string) {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw ApiError.notFound('invoice');
   const [invoice] = await db.select().from(invoices).where(eq(invoices.id, id));
-  if (!invoice || !canSee(user, invoice)) throw ApiError.notFound('invoice');
+  if (!invoice) throw ApiError.notFound('invoice');
+  if (canSee(user, invoice)) return invoice;
+  // A user of a partner environment sees the invoices whose tasks were delegated to them.
+  const [task] = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.invoiceId, id),
+        or(sql`${tasks.assignees} @> array[${user.id}]::text[]`, sql`${tasks.actedBy} @> array[${user.id}]::text[]`),
+      ),
+    )
+    .limit(1);
+  if (!task || (invoice.confidential && !user.confidential)) throw ApiError.notFound('invoice');
   return invoice;
 }
 
@@ -462,7 +491,8 @@ export async function workQueue(
     q.state === 'open'
       ? and(eq(tasks.state, 'open'), sql`${tasks.assignees} @> array[${user.id}]::text[]`)
       : and(eq(tasks.state, 'done'), sql`${tasks.actedBy} @> array[${user.id}]::text[]`);
-  const filters = [eq(tasks.companyId, user.companyId), mine];
+  // Tasks are the user's own, wherever delegation brought them from.
+  const filters = [mine];
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.queue === 'credit-memo') filters.push(eq(invoices.documentType, 'credit_note'));
   if (q.queue === 'past-due') filters.push(lt(invoices.dueDate, today));
@@ -540,33 +570,45 @@ export async function listInvoices(
 
 // ---- Actions ----
 
-export type ActionRequest = { kind: 'approve'; comment?: string | undefined } | { kind: 'reject'; reason: string };
+const UPDATES = {
+  approve: approveUpdate,
+  reject: rejectUpdate,
+  delegate: delegateUpdate,
+  notMine: notMineUpdate,
+  exceptionsReview: exceptionsReviewUpdate,
+  resolveException: resolveExceptionUpdate,
+  restart: restartUpdate,
+  reassign: reassignUpdate,
+} as const;
 
-/** Sends an action to the invoice's workflow as an Update, as the authenticated user. */
+/**
+ * Sends an action to the invoice's workflow as an Update, as the authenticated user (`by` is
+ * always the caller; a body cannot act for someone else).
+ */
 export async function performAction(
   { db, temporal }: ServiceDeps,
   user: CurrentUser,
   invoiceId: string,
-  action: ActionRequest,
+  action: ActionName,
+  payload: Record<string, unknown>,
   updateId?: string,
 ): Promise<ActionResult> {
   const invoice = await visibleInvoice(db, user, invoiceId);
   const handle = temporal.workflow.getHandle(invoice.workflowId);
-  const options = updateId ? { updateId } : {};
   try {
-    if (action.kind === 'approve') {
-      return await handle.executeUpdate(approveUpdate, {
-        args: [{ by: user.id, ...(action.comment ? { comment: action.comment } : {}) }],
-        ...options,
-      });
-    }
-    return await handle.executeUpdate(rejectUpdate, { args: [{ by: user.id, reason: action.reason }], ...options });
+    const update = UPDATES[action] as unknown as UpdateDefinition<ActionResult, [Record<string, unknown>]>;
+    return await handle.executeUpdate(update, { args: [{ ...payload, by: user.id }], ...(updateId ? { updateId } : {}) });
   } catch (err) {
     throw actionError(err, invoice.stage);
   }
 }
 
-const REFUSAL_STATUS: Partial<Record<Refusal['code'], number>> = { not_assignee: 403, invalid_payload: 422 };
+const REFUSAL_STATUS: Partial<Record<Refusal['code'], number>> = {
+  not_assignee: 403,
+  not_admin: 403,
+  invalid_payload: 422,
+  unknown_user: 422,
+};
 
 function actionError(err: unknown, stage: string): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {

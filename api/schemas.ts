@@ -76,6 +76,64 @@ export type InvoiceIntakeInput = z.infer<typeof InvoiceIntake>;
 
 export const ApprovalBody = z.strictObject({ comment: z.string().max(2000).optional() }).default({});
 export const RejectBody = z.strictObject({ reason: text(2000) });
+export const DelegateBody = z.strictObject({ to: text(200), comment: z.string().max(2000).optional() });
+export const NotMineBody = z.strictObject({}).default({});
+export const ExceptionsReviewBody = z.strictObject({ message: text(2000) });
+export const ResolveExceptionBody = z.strictObject({ comment: z.string().max(2000).optional() }).default({});
+
+const StageName = z.enum(['new', 'review', 'approval', 'control', 'copy']);
+const AssigneeList = z.array(text(200)).max(200);
+export const AssigneeSpecBody = z
+  .strictObject({ users: AssigneeList.optional(), groups: AssigneeList.optional(), roles: AssigneeList.optional() })
+  .refine((a) => (a.users?.length ?? 0) + (a.groups?.length ?? 0) + (a.roles?.length ?? 0) > 0, 'name at least one user, group or role');
+export const RestartBody = z.strictObject({ stage: StageName.optional(), reason: z.string().max(2000).optional() }).default({});
+export const ReassignBody = z
+  .strictObject({
+    taskId: text(300).optional(),
+    to: AssigneeSpecBody.optional(),
+    stage: StageName.optional(),
+    reason: z.string().max(2000).optional(),
+  })
+  .refine((r) => r.to !== undefined || r.stage !== undefined, 'give `to` (new assignees) or `stage` (another step), or both');
+
+const DURATION = /^\d{1,9}(ms|s|m|h|d)$/;
+const Duration = z.string().regex(DURATION, 'a duration such as "30s", "4h" or "3d"');
+export const FlowStepBody = z.strictObject({
+  kind: z.enum(['review', 'approval', 'control', 'copy']),
+  assignees: z
+    .strictObject({
+      users: AssigneeList.optional(),
+      groups: AssigneeList.optional(),
+      roles: AssigneeList.optional(),
+      byDimension: z.enum(['costCentre']).optional(),
+    })
+    .refine(
+      (a) => (a.users?.length ?? 0) + (a.groups?.length ?? 0) + (a.roles?.length ?? 0) > 0 || a.byDimension !== undefined,
+      'name who the step addresses',
+    ),
+  mode: z.enum(['any', 'all']).default('any'),
+  reminderAfter: Duration.optional(),
+  escalateAfter: Duration.optional(),
+  escalateTo: z
+    .strictObject({ users: AssigneeList.optional(), groups: AssigneeList.optional(), roles: AssigneeList.optional() })
+    .optional(),
+});
+export const FlowTemplateBody = z.strictObject({
+  name: text(200),
+  isDefault: z.boolean().default(false),
+  steps: z.array(FlowStepBody).min(1).max(20),
+});
+export const VendorPatchBody = z.strictObject({
+  flowTemplateId: z.uuid().nullable().optional(),
+  codingTemplateId: z.uuid().nullable().optional(),
+  email: z.email().nullable().optional(),
+});
+export const SettingsPatchBody = z.strictObject({
+  useWorkqueueSend: z.boolean().optional(),
+  allowBatchApproveAll: z.boolean().optional(),
+  twoApproverThreshold: Decimal.nullable().optional(),
+  payableAccount: text(20).optional(),
+});
 
 export const WorkQueueQuery = z.strictObject({
   queue: z.enum(['personal', 'credit-memo', 'past-due']).default('personal'),

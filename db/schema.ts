@@ -35,6 +35,20 @@ export const companies = pgTable('companies', {
   createdAt: createdAt(),
 });
 
+/** Users of partnered environments may receive delegated tasks from each other (SPEC 1). */
+export const partnerships = pgTable(
+  'partnerships',
+  {
+    environmentA: text('environment_a').notNull(),
+    environmentB: text('environment_b').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.environmentA, t.environmentB] }),
+    check('partnerships_ordered', sql`${t.environmentA} < ${t.environmentB}`),
+  ],
+);
+
 export const ROLES = ['clerk', 'reviewer', 'approver', 'admin', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -287,6 +301,9 @@ export const codingRows = pgTable(
     reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
     approvedBy: text('approved_by').references(() => users.id),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
+    /** Second approval signature, for amounts above the two-approver threshold. */
+    secondApprovedBy: text('second_approved_by').references(() => users.id),
+    secondApprovedAt: timestamp('second_approved_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('coding_rows_invoice_row_idx').on(t.invoiceId, t.rowNo)],
 );
@@ -311,6 +328,10 @@ export const tasks = pgTable(
       .notNull()
       .default(sql`'{}'`),
     action: text('action'),
+    /** Exceptions review: the message for the clerks. */
+    message: text('message'),
+    remindedAt: timestamp('reminded_at', { withTimezone: true }),
+    escalatedAt: timestamp('escalated_at', { withTimezone: true }),
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
     closedAt: timestamp('closed_at', { withTimezone: true }),
   },

@@ -3,12 +3,12 @@ import { hashToken } from '../lib/tokens';
 import type { Db } from './client';
 import { approvalLimits, codingTemplates, companies, flowTemplates, settings, users, vendors, type Role } from './schema';
 
-const PEOPLE: { name: string; roles: Role[]; limit?: { currency: string; amount: string | null } }[] = [
+const PEOPLE: { name: string; roles: Role[]; limit?: { currency: string; amount: string | null }; confidential?: boolean }[] = [
   { name: 'alice', roles: ['clerk'] },
   { name: 'bob', roles: ['reviewer'] },
   { name: 'carol', roles: ['approver'], limit: { currency: '*', amount: '10000.00' } },
   { name: 'dave', roles: ['approver'], limit: { currency: '*', amount: null } },
-  { name: 'erin', roles: ['admin'] },
+  { name: 'erin', roles: ['admin'], confidential: true },
 ];
 
 export interface SeededCompany {
@@ -50,7 +50,8 @@ export async function seedCompany(db: Db, slug = 'demo'): Promise<SeededCompany>
     }
     const [company] = await tx
       .insert(companies)
-      .values({ slug, name: slug === 'demo' ? 'Demo Company' : `Company ${slug}` })
+      // Each seeded company is an environment of its own; partnerships join environments.
+      .values({ slug, name: slug === 'demo' ? 'Demo Company' : `Company ${slug}`, environment: slug })
       .returning();
     const companyId = company!.id;
     await tx.insert(settings).values({ companyId, useWorkqueueSend: true, allowBatchApproveAll: false });
@@ -61,6 +62,7 @@ export async function seedCompany(db: Db, slug = 'demo'): Promise<SeededCompany>
         name: p.name.charAt(0).toUpperCase() + p.name.slice(1),
         email: `${p.name}@${slug}.example`,
         roles: p.roles,
+        confidential: p.confidential ?? false,
         tokenHash: hashToken(tokens[p.name]!),
       });
       if (p.limit) await tx.insert(approvalLimits).values({ userId: userIds[p.name]!, ...p.limit });

@@ -14,7 +14,7 @@ export interface FlowStepDefinition {
   kind: StepKind;
   assignees: AssigneeSpec;
   mode: TaskMode;
-  /** ISO-8601 durations ("PT4H") or milliseconds strings; optional. */
+  /** Durations such as "30s", "4h" or "3d"; optional. */
   reminderAfter?: string;
   escalateAfter?: string;
   escalateTo?: AssigneeSpec;
@@ -48,4 +48,12 @@ export function resolveAssignees(
     )
     .map((u) => u.id);
   return [...new Set(ids)].sort();
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s", "15m", "4h", "3d" (or "250ms") in milliseconds; undefined for anything else. */
+export function durationMs(value: string | undefined): number | undefined {
+  const match = value === undefined ? null : /^(\d{1,9})(ms|s|m|h|d)$/.exec(value.trim());
+  return match ? Number(match[1]) * UNIT_MS[match[2]!]! : undefined;
 }

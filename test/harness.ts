@@ -51,7 +51,9 @@ function quietRuntime(): void {
   }
 }
 
-export async function startStack(opts: { wrapActivities?: (a: Activities) => Activities } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { wrapActivities?: (a: Activities) => Activities; smtpUrl?: string; maxHistoryEvents?: number } = {},
+): Promise<Stack> {
   quietRuntime();
   const database = connectDatabase(env('TEST_DATABASE_URL'));
   const address = env('TEST_TEMPORAL_ADDRESS');
@@ -60,7 +62,7 @@ export async function startStack(opts: { wrapActivities?: (a: Activities) => Act
   const nativeConnection = await NativeConnection.connect({ address });
   const company = await seedCompany(database.db, `t${randomBytes(4).toString('hex')}`);
 
-  const real = createActivities({ db: database.db, mailer: createMailer(undefined), clock: () => new Date() });
+  const real = createActivities({ db: database.db, mailer: createMailer(opts.smtpUrl), clock: () => new Date() });
   const worker: Worker = await createInvoiceWorker({
     connection: nativeConnection,
     namespace: 'default',
@@ -71,7 +73,8 @@ export async function startStack(opts: { wrapActivities?: (a: Activities) => Act
 
   const logger = createLogger('api-test', process.env.TEST_VERBOSE ? 'info' : 'silent');
   const server: Server = await new Promise((resolve) => {
-    const s = createApp({ database, temporal, logger }).listen(0, '127.0.0.1', () => resolve(s));
+    const app = createApp({ database, temporal, logger, ...(opts.maxHistoryEvents ? { maxHistoryEvents: opts.maxHistoryEvents } : {}) });
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

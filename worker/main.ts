@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   const database = connectDatabase(requireDatabaseUrl(config));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const activities = createActivities({ db: database.db, mailer: createMailer(config.SMTP_URL), clock: () => new Date() });
+    const activities = createActivities({
+      db: database.db,
+      mailer: createMailer(config.SMTP_URL),
+      clock: () => new Date(),
+      mailFrom: config.MAIL_FROM,
+    });
     const worker = await createInvoiceWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, activities });
     log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM

@@ -55,6 +55,10 @@ export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<keyof typeof searchAttributes, s
 export interface InvoiceWorkflowInput {
   invoiceId: string;
   companyId: string;
+  /** Set by continue-as-new: the state the previous run handed over. */
+  resume?: ResumeState;
+  /** Continue as new after this many history events (default: when the server suggests it). */
+  maxHistoryEvents?: number;
 }
 
 export interface InvoiceWorkflowResult {
@@ -71,6 +75,39 @@ export interface ApprovePayload {
 export interface RejectPayload {
   by: string;
   reason: string;
+}
+export interface DelegatePayload {
+  by: string;
+  to: string;
+  comment?: string;
+}
+export interface NotMinePayload {
+  by: string;
+}
+export interface ExceptionsReviewPayload {
+  by: string;
+  message: string;
+}
+export interface ResolveExceptionPayload {
+  by: string;
+  comment?: string;
+}
+export interface RestartPayload {
+  by: string;
+  stage?: Stage;
+  reason?: string;
+}
+export interface AssigneeSpecPayload {
+  users?: string[];
+  groups?: string[];
+  roles?: string[];
+}
+export interface ReassignPayload {
+  by: string;
+  taskId?: string;
+  to?: AssigneeSpecPayload;
+  stage?: Stage;
+  reason?: string;
 }
 
 /** What an accepted action did. */
@@ -95,6 +132,9 @@ export const REFUSAL_CODES = [
   'coding_incomplete',
   'invalid_payload',
   'wrong_stage',
+  'not_shared',
+  'not_admin',
+  'unknown_user',
   'finished',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
@@ -108,6 +148,22 @@ export const approveUpdate = defineUpdate<ActionResult, [ApprovePayload]>('appro
 export const approveSignal = defineSignal<[ApprovePayload]>('approve');
 export const rejectUpdate = defineUpdate<ActionResult, [RejectPayload]>('reject');
 export const rejectSignal = defineSignal<[RejectPayload]>('reject');
+export const delegateUpdate = defineUpdate<ActionResult, [DelegatePayload]>('delegate');
+export const delegateSignal = defineSignal<[DelegatePayload]>('delegate');
+export const notMineUpdate = defineUpdate<ActionResult, [NotMinePayload]>('notMine');
+export const notMineSignal = defineSignal<[NotMinePayload]>('notMine');
+export const exceptionsReviewUpdate = defineUpdate<ActionResult, [ExceptionsReviewPayload]>('exceptionsReview');
+export const exceptionsReviewSignal = defineSignal<[ExceptionsReviewPayload]>('exceptionsReview');
+export const resolveExceptionUpdate = defineUpdate<ActionResult, [ResolveExceptionPayload]>('resolveException');
+export const resolveExceptionSignal = defineSignal<[ResolveExceptionPayload]>('resolveException');
+export const restartUpdate = defineUpdate<ActionResult, [RestartPayload]>('restart');
+export const restartSignal = defineSignal<[RestartPayload]>('restart');
+export const reassignUpdate = defineUpdate<ActionResult, [ReassignPayload]>('reassign');
+export const reassignSignal = defineSignal<[ReassignPayload]>('reassign');
+
+/** Every action, by name, as the API and the Web UI call it. */
+export const ACTIONS = ['approve', 'reject', 'delegate', 'notMine', 'exceptionsReview', 'resolveException', 'restart', 'reassign'] as const;
+export type ActionName = (typeof ACTIONS)[number];
 
 // ---- What the workflow gets from the database when it starts (activity `prepareInvoice`) ----
 
@@ -118,6 +174,11 @@ export interface ResolvedStep {
   assignees: string[];
   /** Approval steps: for each assignee, the coding rows the user has the right to sign. */
   signable: Record<string, string[]>;
+  /** Durations in milliseconds, from the flow template; absent when the step has none. */
+  reminderAfterMs?: number;
+  escalateAfterMs?: number;
+  /** Who an escalated task is added to. */
+  escalateTo?: string[];
 }
 
 export interface InvoiceContext {
@@ -134,6 +195,8 @@ export interface InvoiceContext {
   clerks: string[];
   admins: string[];
   steps: ResolvedStep[];
+  /** 2 when the gross is above the company's two-approver threshold. */
+  requiredApprovals?: number;
 }
 
 // ---- State, as the `state` query answers it and as it is projected into Postgres ----
@@ -152,7 +215,13 @@ export interface TaskView {
   assignees: string[];
   /** User ids who have acted, in order. */
   actedBy: string[];
-  action?: 'approve' | 'reject';
+  /** Opened for several users: each may leave it with "not mine". */
+  shared?: boolean;
+  action?: string;
+  /** Exceptions review: the message for the clerks. */
+  message?: string;
+  remindedAt?: string;
+  escalatedAt?: string;
   openedAt: string;
   closedAt?: string;
 }
@@ -163,6 +232,9 @@ export interface RowSignatures {
   reviewedAt?: string;
   approvedBy?: string;
   approvedAt?: string;
+  /** The second approver, when the amount needs two. */
+  secondApprovedBy?: string;
+  secondApprovedAt?: string;
 }
 
 export interface HistoryEntry {
@@ -186,3 +258,10 @@ export interface InvoiceState {
 }
 
 export const stateQuery = defineQuery<InvoiceState>('state');
+
+/** What continue-as-new hands to the next run: the process state plus what was already persisted. */
+export interface ResumeState {
+  process: unknown;
+  historyOffset: number;
+  context: InvoiceContext;
+}

@@ -4,7 +4,20 @@ import { ApiError, parseOr422 } from '../errors';
 import type { Request } from 'express';
 import { createInvoice, invoiceDetail, invoiceDocument, listInvoices, performAction, type ServiceDeps } from '../invoices-service';
 import { ublIntakeRequest } from '../ubl-intake';
-import { ApprovalBody, InvoiceIntake, InvoiceListQuery, RejectBody } from '../schemas';
+import type { z } from 'zod';
+import type { ActionName } from '../../workflows/definitions';
+import {
+  ApprovalBody,
+  DelegateBody,
+  ExceptionsReviewBody,
+  InvoiceIntake,
+  InvoiceListQuery,
+  NotMineBody,
+  ReassignBody,
+  RejectBody,
+  ResolveExceptionBody,
+  RestartBody,
+} from '../schemas';
 
 export function invoicesRouter(deps: ServiceDeps): Router {
   const router = Router();
@@ -53,25 +66,35 @@ export function invoicesRouter(deps: ServiceDeps): Router {
     res.json(await invoiceDetail(deps.db, currentUser(res), req.params.id));
   });
 
+  /** URL names of the actions a user takes on one invoice, with their body schemas. */
+  const actions: Record<string, { name: ActionName; body: z.ZodType<Record<string, unknown>> }> = {
+    approve: { name: 'approve', body: ApprovalBody },
+    reject: { name: 'reject', body: RejectBody },
+    delegate: { name: 'delegate', body: DelegateBody },
+    'not-mine': { name: 'notMine', body: NotMineBody },
+    'exceptions-review': { name: 'exceptionsReview', body: ExceptionsReviewBody },
+    'resolve-exception': { name: 'resolveException', body: ResolveExceptionBody },
+  };
+
   router.post('/invoices/:id/actions/:action', async (req, res) => {
+    const action = Object.hasOwn(actions, req.params.action) ? actions[req.params.action] : undefined;
+    if (!action) throw new ApiError(404, 'not_found', `Unknown action "${req.params.action}"`);
     const user = currentUser(res);
-    const updateId = req.get('idempotency-key') ? `${user.id}:${req.get('idempotency-key')}` : undefined;
-    const body: unknown = req.body ?? {};
-    switch (req.params.action) {
-      case 'approve': {
-        const { comment } = parseOr422(ApprovalBody, body, 'approval');
-        res.json(await performAction(deps, user, req.params.id, { kind: 'approve', comment }, updateId));
-        return;
-      }
-      case 'reject': {
-        const { reason } = parseOr422(RejectBody, body, 'rejection');
-        res.json(await performAction(deps, user, req.params.id, { kind: 'reject', reason }, updateId));
-        return;
-      }
-      default:
-        throw new ApiError(404, 'not_found', `Unknown action "${req.params.action}"`);
-    }
+    const payload = parseOr422(action.body, req.body ?? {}, req.params.action);
+    res.json(await performAction(deps, user, req.params.id, action.name, payload, updateIdOf(req, user.id)));
   });
+
+  for (const [path, name, body] of [
+    ['restart', 'restart', RestartBody],
+    ['reassign', 'reassign', ReassignBody],
+  ] as const) {
+    router.post(`/admin/invoices/:id/${path}`, async (req, res) => {
+      const user = currentUser(res);
+      if (!user.roles.includes('admin')) throw new ApiError(403, 'forbidden', `Only an admin may ${path} an invoice`);
+      const payload = parseOr422(body as z.ZodType<Record<string, unknown>>, req.body ?? {}, path);
+      res.json(await performAction(deps, user, req.params.id, name, payload, updateIdOf(req, user.id)));
+    });
+  }
 
   return router;
 }
@@ -80,4 +103,10 @@ export function invoicesRouter(deps: ServiceDeps): Router {
 function rawBody(req: Request): Buffer {
   const raw = (req as Request & { rawBody?: Buffer }).rawBody;
   return raw ?? Buffer.from(JSON.stringify(req.body));
+}
+
+/** An Idempotency-Key makes a retried action the same Update (the server answers it once). */
+function updateIdOf(req: Request, userId: string): string | undefined {
+  const key = req.get('idempotency-key');
+  return key ? `${userId}:${key}` : undefined;
 }

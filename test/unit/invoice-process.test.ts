@@ -65,16 +65,23 @@ describe('invoice process', () => {
     p.apply(approve('bob'));
     const noRights = started(context({ steps: [{ kind: 'approval', mode: 'any', assignees: ['carol'], signable: { carol: [] } }] }));
     noRights.apply(approve('alice'));
-    expect(noRights.check(approve('carol'))).toMatchObject({ code: 'no_approval_rights' });
+    // Nobody may sign: the task goes to the admins, who have no approval rights either.
+    expect(noRights.openTask?.assignees).toEqual(['erin']);
+    expect(noRights.check(approve('carol'))).toMatchObject({ code: 'not_assignee' });
+    expect(noRights.check(approve('erin'))).toMatchObject({ code: 'no_approval_rights' });
   });
 
-  it('keeps the registering clerk from approving (segregation of duties)', () => {
+  it('keeps the registering clerk from approving (segregation of duties), even when an admin assigns it to them', () => {
     const p = started(
       context({
         steps: [{ kind: 'approval', mode: 'any', assignees: ['alice', 'dave'], signable: { alice: ['r1', 'r2'], dave: ['r1', 'r2'] } }],
       }),
     );
     p.apply(approve('alice'));
+    expect(p.openTask?.assignees).toEqual(['dave']);
+    const reassign = { kind: 'reassign' as const, payload: { by: 'erin', to: { users: ['alice'] } }, assignees: ['alice'] };
+    expect(p.check(reassign)).toBeUndefined();
+    p.apply(reassign);
     expect(p.check(approve('alice'))).toMatchObject({ code: 'segregation_of_duties' });
   });
 
