@@ -19,6 +19,7 @@ import {
   journalEntries,
   journalLines,
   settings,
+  taskUsers,
   tasks,
   users,
   vendors,
@@ -223,6 +224,19 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
             .insert(tasks)
             .values({ id: task.id, invoiceId: state.invoiceId, companyId, ...values })
             .onConflictDoUpdate({ target: tasks.id, set: values });
+        }
+        // The work queue's per-user index follows the tasks.
+        const taskIds = state.tasks.map((t) => t.id);
+        if (taskIds.length > 0) {
+          await tx.delete(taskUsers).where(inArray(taskUsers.taskId, taskIds));
+          const rows = state.tasks.flatMap((t) => {
+            const common = { taskId: t.id, invoiceId: state.invoiceId, state: t.state, openedAt: new Date(t.openedAt) };
+            return [
+              ...[...new Set(t.assignees)].map((userId) => ({ ...common, userId, relation: 'assignee' as const })),
+              ...[...new Set(t.actedBy)].map((userId) => ({ ...common, userId, relation: 'actor' as const })),
+            ];
+          });
+          if (rows.length > 0) await tx.insert(taskUsers).values(rows);
         }
         return { applied: true };
       });

@@ -18,6 +18,7 @@ import {
   invoices,
   journalEntries,
   journalLines,
+  taskUsers,
   tasks,
   vendors,
 } from '../db/schema';
@@ -479,7 +480,7 @@ export function decodeCursor(raw: string | undefined): Cursor | undefined {
   throw new ApiError(400, 'bad_cursor', 'The cursor is not one this API returned');
 }
 
-/** The user's tasks, joined with their invoices, for the work queue. */
+/** The user's tasks, joined with their invoices, for the work queue (an index range scan on task_users). */
 export async function workQueue(
   db: Db,
   user: CurrentUser,
@@ -487,25 +488,27 @@ export async function workQueue(
   today: string,
 ) {
   const cursor = decodeCursor(q.cursor);
-  const mine =
-    q.state === 'open'
-      ? and(eq(tasks.state, 'open'), sql`${tasks.assignees} @> array[${user.id}]::text[]`)
-      : and(eq(tasks.state, 'done'), sql`${tasks.actedBy} @> array[${user.id}]::text[]`);
-  // Tasks are the user's own, wherever delegation brought them from.
-  const filters = [mine];
+  // Open: tasks waiting for me. Done: tasks I acted on.
+  const filters = [
+    eq(taskUsers.userId, user.id),
+    q.state === 'open' ? and(eq(taskUsers.relation, 'assignee'), eq(taskUsers.state, 'open')) : eq(taskUsers.relation, 'actor'),
+  ];
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.queue === 'credit-memo') filters.push(eq(invoices.documentType, 'credit_note'));
   if (q.queue === 'past-due') filters.push(lt(invoices.dueDate, today));
   if (cursor) {
-    filters.push(or(gt(tasks.openedAt, new Date(cursor.at)), and(eq(tasks.openedAt, new Date(cursor.at)), gt(tasks.id, cursor.id)))!);
+    filters.push(
+      or(gt(taskUsers.openedAt, new Date(cursor.at)), and(eq(taskUsers.openedAt, new Date(cursor.at)), gt(taskUsers.taskId, cursor.id)))!,
+    );
   }
   const rows = await db
     .select({ task: tasks, invoice: invoices, vendorName: vendors.name })
-    .from(tasks)
-    .innerJoin(invoices, eq(invoices.id, tasks.invoiceId))
+    .from(taskUsers)
+    .innerJoin(tasks, eq(tasks.id, taskUsers.taskId))
+    .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
     .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
     .where(and(...filters))
-    .orderBy(asc(tasks.openedAt), asc(tasks.id))
+    .orderBy(asc(taskUsers.openedAt), asc(taskUsers.taskId))
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];

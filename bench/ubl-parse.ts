@@ -45,12 +45,3 @@ export function ublParseFigures(seconds = 3): ParseFigure[] {
     measure('synthetic Peppol invoice, 1,000 lines', Buffer.from(peppolInvoice(1000)), seconds),
   ];
 }
-
-if (require.main === module) {
-  const quick = process.argv.includes('--quick');
-  const figures = ublParseFigures(quick ? 1 : 3);
-  process.stdout.write('| document | bytes | lines | documents/s | ms/document |\n|---|---:|---:|---:|---:|\n');
-  for (const f of figures) {
-    process.stdout.write(`| ${f.name} | ${f.bytes} | ${f.lines} | ${f.docsPerSecond.toFixed(0)} | ${f.msPerDoc.toFixed(3)} |\n`);
-  }
-}

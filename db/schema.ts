@@ -335,11 +335,32 @@ export const tasks = pgTable(
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
     closedAt: timestamp('closed_at', { withTimezone: true }),
   },
+  (t) => [index('tasks_invoice_idx').on(t.invoiceId), index('tasks_open_idx').on(t.companyId, t.state, t.openedAt)],
+);
+
+/**
+ * The work queue's index: one row per task and user, as assignee or as someone who acted, so that
+ * "my open tasks" and "what I did" are index range scans however many tasks there are.
+ */
+export const taskUsers = pgTable(
+  'task_users',
+  {
+    userId: text('user_id').notNull(),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    relation: text('relation', { enum: ['assignee', 'actor'] }).notNull(),
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    state: text('state', { enum: ['open', 'done'] }).notNull(),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
+  },
   (t) => [
-    index('tasks_assignees_idx').using('gin', t.assignees),
-    index('tasks_acted_by_idx').using('gin', t.actedBy),
-    index('tasks_invoice_idx').on(t.invoiceId),
-    index('tasks_open_idx').on(t.companyId, t.state, t.openedAt),
+    primaryKey({ columns: [t.userId, t.taskId, t.relation] }),
+    // Open queue: my open assignments in order. Done queue: what I acted on, in order.
+    index('task_users_queue_idx').on(t.userId, t.relation, t.state, t.openedAt, t.taskId),
+    index('task_users_history_idx').on(t.userId, t.relation, t.openedAt, t.taskId),
   ],
 );
 

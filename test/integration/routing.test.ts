@@ -116,7 +116,10 @@ describe('actions on one invoice', () => {
     expect(await queue('carol')).not.toContain(id);
     expect((await act('dave', id, 'not-mine')).status).toBe(200);
     // The mail goes out just before the escalated task is written.
-    await waitFor(() => queue('erin'), (q) => q.includes(id));
+    await waitFor(
+      () => queue('erin'),
+      (q) => q.includes(id),
+    );
     const detail = await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' });
     expect(detail.body.audit).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'route', message: expect.stringContaining('admins') })]),
@@ -280,7 +283,10 @@ describe('durable timers', () => {
     expect(mails[0]).toMatchObject({ to: [`bob@${u('bob').split('.')[0]}.example`], subject: expect.stringMatching(/^Reminder/) });
     expect(mails[1]).toMatchObject({ to: [`erin@${u('erin').split('.')[0]}.example`], subject: expect.stringMatching(/^Escalated/) });
     // The mail goes out just before the escalated task is written.
-    await waitFor(() => queue('erin'), (q) => q.includes(id));
+    await waitFor(
+      () => queue('erin'),
+      (q) => q.includes(id),
+    );
     const detail = await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' });
     expect(detail.body.audit.map((a: { kind: string }) => a.kind)).toEqual(
       expect.arrayContaining(['reminder_email', 'escalation_email', 'reminder', 'escalation']),

@@ -1,0 +1,42 @@
+/**
+ * `npm run bench` (`-- --quick` for a short smoke run): prints a markdown table of every figure
+ * with its baseline ratio and writes bench/results/<date>.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { queueSpeedFigures } from './queue-speed';
+import { ublParseFigures } from './ubl-parse';
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const startedAt = new Date();
+
+  const parse = ublParseFigures(quick ? 1 : 3);
+  out('\n## UBL parsing (parse + validate, no database)\n');
+  out('| document | bytes | lines | documents/s | ms/document |');
+  out('|---|---:|---:|---:|---:|');
+  for (const f of parse) out(`| ${f.name} | ${f.bytes} | ${f.lines} | ${f.docsPerSecond.toFixed(0)} | ${f.msPerDoc.toFixed(3)} |`);
+
+  const lists = await queueSpeedFigures({ invoices: quick ? 20_000 : 100_000, seconds: quick ? 3 : 10 });
+  const baseline = lists[0]!;
+  out('\n## List speed (50 connections, no pipelining)\n');
+  out('| route | requests/s | p50 ms | p99 ms | errors | throughput vs hello world |');
+  out('|---|---:|---:|---:|---:|---:|');
+  for (const f of lists) {
+    out(
+      `| ${f.name} | ${f.requestsPerSecond.toFixed(0)} | ${f.p50ms} | ${f.p99ms} | ${f.errors} | ${(f.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} |`,
+    );
+  }
+
+  const dir = path.join(__dirname, 'results');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists }, null, 2));
+  out(`\nresults: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
