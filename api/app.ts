@@ -70,7 +70,7 @@ export function createApp({
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi));
 
-  const deps = { db: database.db, temporal, clock, ...(maxHistoryEvents ? { maxHistoryEvents } : {}) };
+  const deps = { db: database.db, temporal, clock, log: logger, ...(maxHistoryEvents ? { maxHistoryEvents } : {}) };
   const api = express.Router();
   api.use(
     express.json({

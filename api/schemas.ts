@@ -154,3 +154,15 @@ export const ErrorBody = z
     error: z.object({ code: z.string(), message: z.string(), details: z.array(z.unknown()) }),
   })
   .openapi('Error');
+
+export const BatchBody = z
+  .strictObject({
+    action: z.enum(['approve', 'exceptions-review', 'not-mine']),
+    invoiceIds: z.union([z.literal('all'), z.array(z.uuid()).min(1).max(5000)]),
+    queue: z.enum(['personal', 'credit-memo', 'past-due']).default('personal'),
+    message: z.string().trim().min(1).max(2000).optional(),
+  })
+  .refine((b) => b.action !== 'exceptions-review' || b.message !== undefined, {
+    path: ['message'],
+    message: 'exceptions review needs a message, applied to every invoice',
+  });

@@ -149,11 +149,14 @@ export function invoiceBody(stack: Stack, overrides: Record<string, unknown> = {
   };
 }
 
-/** Waits until the invoice's open task (in Postgres, as the work queue sees it) is in `stage`. */
+/**
+ * Waits until the invoice (in Postgres, as the work queue sees it) is in `stage` and its workflow
+ * has written its first tasks (a new invoice is in `new` before its workflow has prepared it).
+ */
 export async function waitForStage(stack: Stack, invoiceId: string, stage: string, as = 'erin'): Promise<Record<string, unknown>> {
   const res = await waitFor(
     () => stack.api('GET', `/api/v1/invoices/${invoiceId}`, { as }),
-    (r) => r.status === 200 && r.body.stage === stage,
+    (r) => r.status === 200 && r.body.stage === stage && r.body.tasks.length > 0,
   );
   return res.body as Record<string, unknown>;
 }

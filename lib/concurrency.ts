@@ -1,0 +1,16 @@
+/**
+ * Runs `task` over `items` with at most `limit` in flight, in order of start; results keep the
+ * items' order. Used to bound concurrent calls to Temporal.
+ */
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
