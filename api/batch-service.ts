@@ -73,13 +73,14 @@ export async function runBatch(
   user: CurrentUser,
   body: z.infer<typeof BatchBody>,
   invoiceIds: string[],
-  opts: { batchId?: string; onResult?: (result: BatchResult, index: number) => void } = {},
+  opts: { batchId?: string; onResult?: (result: BatchResult, index: number, ms: number) => void } = {},
 ): Promise<{ batchId: string; results: BatchResult[] }> {
   const batchId = opts.batchId ?? randomUUID();
   const action = ACTION[body.action];
   const payload = body.action === 'exceptions-review' ? { message: body.message } : {};
   const seen = new Set<string>();
   const results = await mapConcurrent(invoiceIds, BATCH_CONCURRENCY, async (invoiceId, index) => {
+    const started = performance.now();
     let result: BatchResult;
     if (seen.has(invoiceId)) {
       result = { invoiceId, ok: false, reason: 'Listed twice in this batch; it was handled once' };
@@ -93,7 +94,7 @@ export async function runBatch(
         result = { invoiceId, ok: false, reason: await reasonFor(deps, user, invoiceId, err) };
       }
     }
-    opts.onResult?.(result, index);
+    opts.onResult?.(result, index, Math.round((performance.now() - started) * 10) / 10);
     return result;
   });
   return { batchId, results };

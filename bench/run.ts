@@ -4,6 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { bareUpdatesFigure, batchApproveFigure, startRig } from './batch-speed';
 import { queueSpeedFigures } from './queue-speed';
 import { ublParseFigures } from './ubl-parse';
 
@@ -29,10 +30,32 @@ async function main(): Promise<void> {
     );
   }
 
+  const rig = await startRig();
+  const batches = [];
+  try {
+    for (const n of quick ? [100] : [100, 1000]) {
+      const ours = await batchApproveFigure(rig, n);
+      const bare = await bareUpdatesFigure(rig, n);
+      batches.push({ ours, bare });
+    }
+  } finally {
+    await rig.stop();
+  }
+  out('\n## Batch approve vs bare updates (same Temporal dev server, SQLite WAL)\n');
+  out('| run | count | wall s | per second | p50 ms | p95 ms | p99 ms | wall vs bare updates |');
+  out('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { ours, bare } of batches) {
+    for (const f of [bare, ours]) {
+      out(
+        `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${f.p50ms.toFixed(1)} | ${f.p95ms.toFixed(1)} | ${f.p99ms.toFixed(1)} | ${(f.wallSeconds / bare.wallSeconds).toFixed(2)} |`,
+      );
+    }
+  }
+
   const dir = path.join(__dirname, 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists }, null, 2));
+  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists, batches }, null, 2));
   out(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 

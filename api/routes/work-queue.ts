@@ -26,7 +26,7 @@ export function workQueueRouter(deps: ServiceDeps & { clock: () => Date; log: Lo
       res.write(`${JSON.stringify({ total: invoiceIds.length })}\n`);
       const { results } = await runBatch(deps, user, body, invoiceIds, {
         ...(batchId ? { batchId } : {}),
-        onResult: (result, index) => res.write(`${JSON.stringify({ index, ...result })}\n`),
+        onResult: (result, index, ms) => res.write(`${JSON.stringify({ index, ms, ...result })}\n`),
       });
       res.end(`${JSON.stringify({ done: true, ok: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length })}\n`);
       return;

@@ -52,29 +52,42 @@ describe('batch actions from the work queue', () => {
     expect(await batch('alice', { action: 'exceptions-review', invoiceIds: [randomUUID()] })).toMatchObject({ status: 422 });
   });
 
-  it('approve moves invoices of different stages each one step, and says why the others did not move', async () => {
+  it('approve moves invoices of every stage one step on, and says why the others did not move', async () => {
     const vendorId = await vendorWithFlow('Dave does it all', [
       { kind: 'review', assignees: { users: [u('dave')] } },
+      { kind: 'control', assignees: { users: [u('dave')] } },
       { kind: 'approval', assignees: { users: [u('dave')] } },
       { kind: 'copy', assignees: { users: [u('dave')] } },
     ]);
-    const [inReview, inApproval, inCopy, stillNew] = [
-      await intake({ vendor: { id: vendorId } }),
-      await intake({ vendor: { id: vendorId } }),
-      await intake({ vendor: { id: vendorId } }),
-      await intake({ vendor: { id: vendorId } }),
+    const vendor = { vendor: { id: vendorId } };
+    const [inReview, inControl, inApproval, inCopy, stillNew] = [
+      await intake(vendor),
+      await intake(vendor),
+      await intake(vendor),
+      await intake(vendor),
+      await intake(vendor),
     ];
-    for (const id of [inReview, inApproval, inCopy]) await act('alice', id, 'approve');
-    await act('dave', inApproval!, 'approve');
-    await act('dave', inCopy!, 'approve');
-    await act('dave', inCopy!, 'approve');
+    const steps = new Map([
+      [inReview, 0],
+      [inControl, 1],
+      [inApproval, 2],
+      [inCopy, 3],
+    ]);
+    for (const [id, n] of steps) {
+      await act('alice', id!, 'approve');
+      for (let i = 0; i < n; i++) expect((await act('dave', id!, 'approve')).status).toBe(200);
+    }
     const secret = await intake({ confidential: true });
     const unknown = randomUUID();
 
-    const res = await batch('dave', { action: 'approve', invoiceIds: [inReview, inApproval, inCopy, stillNew, unknown, secret, inReview] });
+    const res = await batch('dave', {
+      action: 'approve',
+      invoiceIds: [inReview, inControl, inApproval, inCopy, stillNew, unknown, secret, inReview],
+    });
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual([
-      { invoiceId: inReview, ok: true, moved: true, stage: 'approval' },
+      { invoiceId: inReview, ok: true, moved: true, stage: 'control' },
+      { invoiceId: inControl, ok: true, moved: true, stage: 'approval' },
       { invoiceId: inApproval, ok: true, moved: true, stage: 'copy' },
       { invoiceId: inCopy, ok: true, moved: true, stage: 'payment' },
       { invoiceId: stillNew, ok: false, reason: expect.stringMatching(/^It is not your task/) },
@@ -82,9 +95,15 @@ describe('batch actions from the work queue', () => {
       { invoiceId: secret, ok: false, reason: expect.stringMatching(/cannot see this invoice/) },
       { invoiceId: inReview, ok: false, reason: 'Listed twice in this batch; it was handled once' },
     ]);
+    // The clerk's own batch moves the new one on.
+    expect((await batch('alice', { action: 'approve', invoiceIds: [stillNew] })).body.results).toEqual([
+      { invoiceId: stillNew, ok: true, moved: true, stage: 'review' },
+    ]);
     await waitForStage(stack, inCopy!, 'posted');
     const done = await stack.api('GET', '/api/v1/work-queue?state=done', { as: 'dave' });
-    expect(done.body.items.map((i: { invoiceId: string }) => i.invoiceId)).toEqual(expect.arrayContaining([inReview, inApproval, inCopy]));
+    expect(done.body.items.map((i: { invoiceId: string }) => i.invoiceId)).toEqual(
+      expect.arrayContaining([inReview, inControl, inApproval, inCopy]),
+    );
   });
 
   it('gives the reasons a clerk needs: no addressee, coding incomplete, no approval rights, moved by someone else', async () => {

@@ -334,6 +334,17 @@ describe('authorisation on every invoice route', () => {
       ['POST', `/api/v1/admin/invoices/${id}/restart`, {}],
       ['POST', `/api/v1/admin/invoices/${id}/reassign`, { stage: 'review' }],
     ];
+    // Company data of another company is as invisible as its invoices.
+    const template = (await stack.api('GET', '/api/v1/flow-templates', { as: 'erin' })).body.items[0].id as string;
+    expect((await stack.api('GET', `/api/v1/flow-templates/${template}`, { as: `raw:${outsider.tokens.erin}` })).status).toBe(404);
+    expect(
+      (await stack.api('PUT', `/api/v1/flow-templates/${template}`, { as: `raw:${outsider.tokens.erin}`, body: { name: 'x', steps: [] } }))
+        .status,
+    ).toBe(404);
+    expect((await stack.api('GET', `/api/v1/vendors/${stack.company.vendorId}`, { as: `raw:${outsider.tokens.erin}` })).status).toBe(404);
+    expect(
+      (await stack.api('PATCH', `/api/v1/vendors/${stack.company.vendorId}`, { as: `raw:${outsider.tokens.erin}`, body: {} })).status,
+    ).toBe(404);
     for (const [method, path, body] of routes) {
       const asOutsider = await stack.api(method, path, { as: `raw:${outsider.tokens.erin}`, ...(body ? { body } : {}) });
       expect([path, asOutsider.status]).toEqual([path, 404]);

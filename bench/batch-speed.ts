@@ -1,0 +1,215 @@
+/**
+ * Batch approve of N invoices through the real API, worker and Temporal dev server (SQLite file,
+ * WAL), against N bare Updates to trivial waiting workflows on the same server with the same
+ * concurrency: wall time and per-invoice latency percentiles, and their ratio.
+ */
+import { chmod, mkdtemp } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import postgres from 'postgres';
+import { createActivities } from '../activities';
+import { BATCH_CONCURRENCY } from '../api/batch-service';
+import { createApp } from '../api/app';
+import { connectDatabase } from '../db/client';
+import { runMigrations } from '../db/migrate';
+import { seedCompany } from '../db/seed';
+import { settings } from '../db/schema';
+import { mapConcurrent } from '../lib/concurrency';
+import { createLogger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
+import { startTemporalDevServer } from '../scripts/temporal-server';
+import { createInvoiceWorker } from '../worker/worker';
+import { eq } from 'drizzle-orm';
+
+export interface LatencyFigure {
+  name: string;
+  count: number;
+  wallSeconds: number;
+  perSecond: number;
+  p50ms: number;
+  p95ms: number;
+  p99ms: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function figure(name: string, latencies: number[], wallMs: number): LatencyFigure {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    name,
+    count: latencies.length,
+    wallSeconds: wallMs / 1000,
+    perSecond: latencies.length / (wallMs / 1000),
+    p50ms: percentile(sorted, 50),
+    p95ms: percentile(sorted, 95),
+    p99ms: percentile(sorted, 99),
+  };
+}
+
+export interface Rig {
+  client: Client;
+  apiUrl: string;
+  tokens: Record<string, string>;
+  vendorId: string;
+  stop(): Promise<void>;
+}
+
+/** Temporal dev server (WAL SQLite file), scratch Postgres, invoice worker, baseline worker and the API. */
+export async function startRig(): Promise<Rig> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // already installed
+  }
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'invoiceflow-bench-'));
+  await chmod(tmp, 0o755);
+  const stops: (() => Promise<void>)[] = [];
+  const temporal = await startTemporalDevServer({ port: 0, headless: true, dbFilename: path.join(tmp, 'temporal.sqlite') });
+  stops.unshift(temporal.stop);
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: 0 });
+    stops.unshift(pg.stop);
+    serverUrl = pg.url;
+  }
+  const name = `invoiceflow_bench_${Date.now()}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  stops.unshift(async () => {
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  await runMigrations(url.toString());
+  const database = connectDatabase(url.toString(), { max: 20 });
+  stops.unshift(() => database.close());
+  const company = await seedCompany(database.db, 'bench');
+  await database.db.update(settings).set({ useWorkqueueSend: true }).where(eq(settings.companyId, company.companyId));
+
+  const native = await NativeConnection.connect({ address: temporal.address });
+  const invoiceWorker = await createInvoiceWorker({
+    connection: native,
+    namespace: 'default',
+    activities: createActivities({ db: database.db, mailer: createMailer(undefined), clock: () => new Date() }),
+  });
+  const baselineWorker = await Worker.create({
+    connection: native,
+    namespace: 'default',
+    taskQueue: 'bench-baseline',
+    workflowsPath: require.resolve('./baseline-workflows'),
+    activities: { noop: async () => {} },
+  });
+  const running = [invoiceWorker.run(), baselineWorker.run()];
+  stops.unshift(async () => {
+    invoiceWorker.shutdown();
+    baselineWorker.shutdown();
+    await Promise.all(running);
+    await native.close();
+  });
+  const connection = await Connection.connect({ address: temporal.address });
+  stops.unshift(() => connection.close());
+  const client = new Client({ connection });
+  const server = createApp({ database, temporal: client, logger: createLogger('bench', 'silent') }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  stops.unshift(() => new Promise<void>((r) => server.close(() => r())));
+  return {
+    client,
+    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
+    tokens: company.tokens,
+    vendorId: company.vendorId,
+    stop: async () => {
+      for (const stop of stops) await stop().catch(() => {});
+    },
+  };
+}
+
+async function call(rig: Rig, as: string, method: string, p: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+  return fetch(`${rig.apiUrl}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${rig.tokens[as]}`, 'content-type': 'application/json', accept },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** N invoices registered through the API, waiting in `new` with their workflows prepared. */
+export async function intakeInvoices(rig: Rig, count: number, tag: string): Promise<string[]> {
+  const ids = await mapConcurrent(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) => {
+      const res = await call(rig, 'alice', 'POST', '/invoices', {
+        vendor: { id: rig.vendorId },
+        invoiceNumber: `${tag}-${i}`,
+        invoiceDate: '2026-11-01',
+        dueDate: '2026-12-01',
+        currency: 'EUR',
+        net: '100.00',
+        tax: '25.00',
+        gross: '125.00',
+      });
+      if (res.status !== 201) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+  );
+  // Wait until every workflow has opened its clerk task (walking the whole queue).
+  const wanted = new Set(ids);
+  for (;;) {
+    let seen = 0;
+    let cursor: string | null = null;
+    do {
+      const res = await call(rig, 'alice', 'GET', `/work-queue?limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+      const body = (await res.json()) as { items: { invoiceId: string }[]; nextCursor: string | null };
+      seen += body.items.filter((i) => wanted.has(i.invoiceId)).length;
+      cursor = body.nextCursor;
+    } while (cursor);
+    if (seen >= ids.length) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return ids;
+}
+
+export async function batchApproveFigure(rig: Rig, count: number): Promise<LatencyFigure> {
+  const ids = await intakeInvoices(rig, count, `BATCH${count}-${Date.now()}`);
+  const started = performance.now();
+  const res = await call(rig, 'alice', 'POST', '/work-queue/batch', { action: 'approve', invoiceIds: ids }, 'application/x-ndjson');
+  const lines = (await res.text())
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ms?: number; ok?: boolean; done?: boolean; failed?: number });
+  const wall = performance.now() - started;
+  const summary = lines.at(-1)!;
+  if (!summary.done || summary.failed)
+    throw new Error(`batch of ${count} had failures: ${JSON.stringify(lines.filter((l) => l.ok === false).slice(0, 3))}`);
+  return figure(
+    `batch approve of ${count} invoices (API, ${BATCH_CONCURRENCY} in flight)`,
+    lines.filter((l) => typeof l.ms === 'number').map((l) => l.ms!),
+    wall,
+  );
+}
+
+export async function bareUpdatesFigure(rig: Rig, count: number): Promise<LatencyFigure> {
+  const ids = Array.from({ length: count }, (_, i) => `bench-waiting-${Date.now()}-${i}`);
+  await mapConcurrent(ids, 16, (workflowId) => rig.client.workflow.start('waitingWorkflow', { workflowId, taskQueue: 'bench-baseline' }));
+  // Like the invoices (prepared before the batch), every waiting workflow has run its first task.
+  await mapConcurrent(ids, 16, async (workflowId) => {
+    while ((await rig.client.workflow.getHandle(workflowId).describe()).historyLength < 3) await new Promise((r) => setTimeout(r, 50));
+  });
+  const latencies: number[] = [];
+  const started = performance.now();
+  await mapConcurrent(ids, BATCH_CONCURRENCY, async (workflowId, i) => {
+    const t = performance.now();
+    await rig.client.workflow.getHandle(workflowId).executeUpdate('ping', { args: [i] });
+    latencies.push(performance.now() - t);
+  });
+  const wall = performance.now() - started;
+  await mapConcurrent(ids, 16, (workflowId) => rig.client.workflow.getHandle(workflowId).signal('stop'));
+  return figure(`${count} bare updates to waiting trivial workflows (${BATCH_CONCURRENCY} in flight)`, latencies, wall);
+}
