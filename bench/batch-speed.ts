@@ -9,18 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import postgres from 'postgres';
 import { createActivities } from '../activities';
 import { BATCH_CONCURRENCY } from '../api/batch-service';
 import { createApp } from '../api/app';
 import { connectDatabase } from '../db/client';
-import { runMigrations } from '../db/migrate';
 import { seedCompany } from '../db/seed';
 import { settings } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
-import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
+import { createScratchDatabase } from '../scripts/scratch-database';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { createInvoiceWorker } from '../worker/worker';
 import { eq } from 'drizzle-orm';
@@ -73,23 +71,9 @@ export async function startRig(): Promise<Rig> {
   const stops: (() => Promise<void>)[] = [];
   const temporal = await startTemporalDevServer({ port: 0, headless: true, dbFilename: path.join(tmp, 'temporal.sqlite') });
   stops.unshift(temporal.stop);
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: 0 });
-    stops.unshift(pg.stop);
-    serverUrl = pg.url;
-  }
-  const name = `invoiceflow_bench_${Date.now()}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  stops.unshift(async () => {
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  await runMigrations(url.toString());
-  const database = connectDatabase(url.toString(), { max: 20 });
+  const scratch = await createScratchDatabase('invoiceflow_bench');
+  stops.unshift(scratch.stop);
+  const database = connectDatabase(scratch.url, { max: 20 });
   stops.unshift(() => database.close());
   const company = await seedCompany(database.db, 'bench');
   await database.db.update(settings).set({ useWorkqueueSend: true }).where(eq(settings.companyId, company.companyId));

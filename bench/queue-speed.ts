@@ -6,19 +6,15 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtemp, chmod } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import autocannon from 'autocannon';
 import express from 'express';
 import postgres from 'postgres';
 import { createApp } from '../api/app';
 import { connectDatabase } from '../db/client';
-import { runMigrations } from '../db/migrate';
 import { seedCompany } from '../db/seed';
 import { createLogger } from '../lib/logger';
-import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
+import { createScratchDatabase } from '../scripts/scratch-database';
 
 export interface HttpFigure {
   name: string;
@@ -26,31 +22,6 @@ export interface HttpFigure {
   p50ms: number;
   p99ms: number;
   errors: number;
-}
-
-async function scratchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
-  let serverUrl = process.env.DATABASE_URL;
-  let stopServer = async () => {};
-  if (!serverUrl) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'invoiceflow-bench-'));
-    await chmod(dir, 0o755);
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: 0 });
-    serverUrl = pg.url;
-    stopServer = pg.stop;
-  }
-  const name = `invoiceflow_bench_${Date.now()}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    stop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-      await stopServer();
-    },
-  };
 }
 
 /** 100,000 invoices with one task each: 1% open for carol and dave, the rest done. */
@@ -105,10 +76,9 @@ async function load(name: string, url: string, token: string | undefined, second
 }
 
 export async function queueSpeedFigures({ invoices = 100_000, seconds = 10 } = {}): Promise<HttpFigure[]> {
-  const db = await scratchDatabase();
+  const db = await createScratchDatabase('invoiceflow_bench');
   const servers: Server[] = [];
   try {
-    await runMigrations(db.url);
     const { tokens } = await seedInvoices(db.url, invoices);
     const database = connectDatabase(db.url, { max: 10 });
     // The list routes never call Temporal; a lazy connection is never opened.

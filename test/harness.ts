@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 import { connectDatabase, type Database } from '../db/client';
+import { vendors } from '../db/schema';
 import { seedCompany, type SeededCompany } from '../db/seed';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
@@ -159,4 +160,15 @@ export async function waitForStage(stack: Stack, invoiceId: string, stage: strin
     (r) => r.status === 200 && r.body.stage === stage && r.body.tasks.length > 0,
   );
   return res.body as Record<string, unknown>;
+}
+
+/** A vendor of its own using a new flow template (created through the API by the admin erin). */
+export async function vendorWithFlow(stack: Stack, name: string, steps: unknown[]): Promise<string> {
+  const created = await stack.api('POST', '/api/v1/flow-templates', { as: 'erin', body: { name, steps } });
+  if (created.status !== 201) throw new Error(`flow template refused: ${JSON.stringify(created.body)}`);
+  const [vendor] = await stack.database.db
+    .insert(vendors)
+    .values({ companyId: stack.company.companyId, name, flowTemplateId: created.body.id as string })
+    .returning();
+  return vendor!.id;
 }

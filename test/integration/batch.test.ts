@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { codingTemplates, settings, users, vendors } from '../../db/schema';
+import { codingTemplates, settings, users } from '../../db/schema';
 import { hashToken } from '../../lib/tokens';
-import { invoiceBody, startStack, waitForStage, type Stack } from '../harness';
+import { invoiceBody, startStack, vendorWithFlow, waitForStage, type Stack } from '../harness';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -27,16 +27,6 @@ async function intake(overrides: Record<string, unknown> = {}): Promise<string> 
   return res.body.id as string;
 }
 
-async function vendorWithFlow(name: string, steps: unknown[]): Promise<string> {
-  const created = await stack.api('POST', '/api/v1/flow-templates', { as: 'erin', body: { name, steps } });
-  expect(created.status).toBe(201);
-  const [vendor] = await stack.database.db
-    .insert(vendors)
-    .values({ companyId: stack.company.companyId, name, flowTemplateId: created.body.id })
-    .returning();
-  return vendor!.id;
-}
-
 describe('batch actions from the work queue', () => {
   it('are refused while useWorkqueueSend is off, and "all" while allowBatchApproveAll is off', async () => {
     await setSettings({ useWorkqueueSend: false });
@@ -53,7 +43,7 @@ describe('batch actions from the work queue', () => {
   });
 
   it('approve moves invoices of every stage one step on, and says why the others did not move', async () => {
-    const vendorId = await vendorWithFlow('Dave does it all', [
+    const vendorId = await vendorWithFlow(stack, 'Dave does it all', [
       { kind: 'review', assignees: { users: [u('dave')] } },
       { kind: 'control', assignees: { users: [u('dave')] } },
       { kind: 'approval', assignees: { users: [u('dave')] } },
@@ -116,7 +106,7 @@ describe('batch actions from the work queue', () => {
       roles: ['reviewer'],
       tokenHash: hashToken(`${randomUUID()}`),
     });
-    const vendorId = await vendorWithFlow('Frank reviews', [
+    const vendorId = await vendorWithFlow(stack, 'Frank reviews', [
       { kind: 'review', assignees: { users: [`${u('alice').split('.')[0]}.frank`] } },
       { kind: 'approval', assignees: { roles: ['approver'] } },
     ]);

@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { approvalLimits, codingRows, partnerships, settings, users, vendors } from '../../db/schema';
+import { approvalLimits, codingRows, partnerships, settings, users } from '../../db/schema';
 import { seedCompany } from '../../db/seed';
 import { hashToken } from '../../lib/tokens';
 import { invoiceWorkflowId, stateQuery } from '../../workflows/definitions';
-import { invoiceBody, startStack, waitFor, waitForStage, type Stack } from '../harness';
+import { invoiceBody, startStack, vendorWithFlow, waitFor, waitForStage, type Stack } from '../harness';
 import { recordHistory } from '../histories';
 import { startSmtp, type TestSmtp } from '../smtp';
 
@@ -54,17 +54,6 @@ async function addUser(name: string, opts: { roles?: string[]; costCentres?: str
   stack.company.tokens[name] = `${slug}-${name}`;
   stack.company.users[name] = id;
   return id;
-}
-
-/** A vendor of its own using the given flow template steps, so tests do not change the default flow. */
-async function vendorWithFlow(name: string, steps: unknown[]): Promise<string> {
-  const created = await stack.api('POST', '/api/v1/flow-templates', { as: 'erin', body: { name, steps } });
-  expect(created.status).toBe(201);
-  const [vendor] = await stack.database.db
-    .insert(vendors)
-    .values({ companyId: stack.company.companyId, name, flowTemplateId: created.body.id })
-    .returning();
-  return vendor!.id;
 }
 
 describe('actions on one invoice', () => {
@@ -142,7 +131,7 @@ describe('actions on one invoice', () => {
   });
 
   it('mode all waits for every reviewer; mode any needs one', async () => {
-    const vendorId = await vendorWithFlow('Two reviewers', [
+    const vendorId = await vendorWithFlow(stack, 'Two reviewers', [
       { kind: 'review', assignees: { users: [u('bob'), u('erin')] }, mode: 'all' },
       { kind: 'approval', assignees: { roles: ['approver'] }, mode: 'any' },
     ]);
@@ -181,7 +170,9 @@ describe('approval rights', () => {
   it('by dimension: each cost centre owner signs their rows, and the invoice waits for the rest', async () => {
     await addUser('frank', { costCentres: ['CC-100'], limit: null });
     await addUser('grace', { costCentres: ['CC-200'], limit: null });
-    const vendorId = await vendorWithFlow('By cost centre', [{ kind: 'approval', assignees: { byDimension: 'costCentre' }, mode: 'any' }]);
+    const vendorId = await vendorWithFlow(stack, 'By cost centre', [
+      { kind: 'approval', assignees: { byDimension: 'costCentre' }, mode: 'any' },
+    ]);
     const id = await intake({ vendor: { id: vendorId } });
     await act('alice', id, 'approve');
     expect(await queue('frank')).toContain(id);
@@ -268,7 +259,7 @@ describe('administration, also as the Temporal Web UI does it (signals)', () => 
 
 describe('durable timers', () => {
   it('sends a reminder, then escalates to the escalation assignees, by real e-mail', async () => {
-    const vendorId = await vendorWithFlow('Quick reminders', [
+    const vendorId = await vendorWithFlow(stack, 'Quick reminders', [
       { kind: 'review', assignees: { users: [u('bob')] }, reminderAfter: '1s', escalateAfter: '3s', escalateTo: { users: [u('erin')] } },
       { kind: 'approval', assignees: { roles: ['approver'] } },
     ]);
