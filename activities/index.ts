@@ -3,11 +3,13 @@
  * wires real ones and tests can wrap them.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq, inArray, lt } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Transporter } from 'nodemailer';
 import type { Db, Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
 import {
+  agreementMatches,
+  agreements,
   approvalLimits,
   auditEvents,
   codingRows,
@@ -24,6 +26,7 @@ import {
   users,
   vendors,
 } from '../db/schema';
+import { matchAgreement } from '../domain/agreements';
 import { signableRows } from '../domain/approval';
 import { applyCodingTemplate } from '../domain/coding';
 import { durationMs, resolveAssignees, type AssigneeSpec } from '../domain/flow';
@@ -54,8 +57,11 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
         const [vendor] = await tx.select().from(vendors).where(eq(vendors.id, invoice.vendorId));
         let rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
         let codingProblem: string | undefined;
+        const agreement = await matchAgreementOnce(tx, invoice, rows.length === 0);
         if (rows.length === 0) {
-          const template = await pickTemplate(tx, codingTemplates, invoice.companyId, vendor?.codingTemplateId ?? null);
+          const template = agreement
+            ? await pickTemplate(tx, codingTemplates, invoice.companyId, agreement.codingTemplateId)
+            : await pickTemplate(tx, codingTemplates, invoice.companyId, vendor?.codingTemplateId ?? null);
           if (template) {
             const drafts = applyCodingTemplate(template, invoice);
             await tx
@@ -69,6 +75,8 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
                   dimensions: d.dimensions,
                   taxCode: d.taxCode ?? null,
                   amount: d.amount,
+                  // An agreement's approval signature goes on every row.
+                  ...(agreement?.approvalUserId ? { approvedBy: agreement.approvalUserId, approvedAt: clock() } : {}),
                 })),
               )
               .onConflictDoNothing();
@@ -100,7 +108,12 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
           .select()
           .from(approvalLimits)
           .where(inArray(approvalLimits.userId, directory.map((u) => u.id).concat('')));
-        const flow = await pickTemplate(tx, flowTemplates, invoice.companyId, vendor?.flowTemplateId ?? null);
+        const flow = await pickTemplate(
+          tx,
+          flowTemplates,
+          invoice.companyId,
+          agreement ? agreement.flowTemplateId : (vendor?.flowTemplateId ?? null),
+        );
         const rowInfo = rows.map((r) => ({ id: r.id, kind: r.kind, dimensions: r.dimensions }));
         const steps: ResolvedStep[] = (flow?.steps ?? []).map((step) => {
           const assignees = resolveAssignees(step.assignees, directory, rowInfo);
@@ -143,8 +156,22 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
           gross: invoice.gross,
           dueDate: invoice.dueDate,
           ...(invoice.createdBy ? { registeredBy: invoice.createdBy } : {}),
-          rows: rowInfo,
+          rows: rows.map((r) => ({
+            id: r.id,
+            kind: r.kind,
+            dimensions: r.dimensions,
+            ...(r.approvedBy ? { approvedBy: r.approvedBy } : {}),
+          })),
           ...(codingProblem ? { codingProblem } : {}),
+          ...(agreement
+            ? {
+                agreement: {
+                  id: agreement.id,
+                  touchless: agreement.flowTemplateId === null,
+                  ...(agreement.stage ? { stage: agreement.stage } : {}),
+                },
+              }
+            : {}),
           clerks: resolveAssignees({ roles: ['clerk'] }, directory),
           admins: resolveAssignees({ roles: ['admin'] }, directory),
           steps,
@@ -428,4 +455,68 @@ export async function audit(
     .insert(auditEvents)
     .values({ ...event, data: event.data ?? {}, eventKey: event.eventKey ?? null })
     .onConflictDoNothing({ target: auditEvents.eventKey });
+}
+
+/**
+ * Decides once per invoice whether it is an agreement invoice, and if so adds its gross to the
+ * agreement's cumulative total in the same transaction. The agreement rows of the vendor are
+ * locked, so concurrent invoices of one agreement are judged one after the other; the match row
+ * (primary key: the invoice) makes a retry find the earlier decision instead of counting twice.
+ */
+async function matchAgreementOnce(tx: Tx, invoice: typeof invoices.$inferSelect, firstTime: boolean) {
+  const [earlier] = await tx.select().from(agreementMatches).where(eq(agreementMatches.invoiceId, invoice.id));
+  if (earlier) {
+    const [agreement] = await tx.select().from(agreements).where(eq(agreements.id, earlier.agreementId));
+    return agreement;
+  }
+  if (!firstTime || invoice.documentType !== 'invoice') return undefined;
+  const definitions = await tx
+    .select()
+    .from(agreements)
+    .where(and(eq(agreements.companyId, invoice.companyId), eq(agreements.vendorId, invoice.vendorId)))
+    .orderBy(asc(agreements.id))
+    .for('update');
+  if (definitions.length === 0) return undefined;
+  const matched = await tx
+    .select({ agreementId: agreementMatches.agreementId, invoiceDate: agreementMatches.invoiceDate })
+    .from(agreementMatches)
+    .where(
+      inArray(
+        agreementMatches.agreementId,
+        definitions.map((d) => d.id),
+      ),
+    );
+  const dates: Record<string, string[]> = {};
+  for (const m of matched) (dates[m.agreementId] ??= []).push(m.invoiceDate);
+  const outcome = matchAgreement(definitions, invoice, dates);
+  for (const miss of outcome.nearMisses) {
+    await audit(tx, {
+      companyId: invoice.companyId,
+      invoiceId: invoice.id,
+      actor: 'system',
+      kind: 'agreement_miss',
+      message: `Agreement ${miss.agreementId} not applied (${miss.criterion}): ${miss.message}`,
+      data: { agreementId: miss.agreementId, criterion: miss.criterion },
+      eventKey: `${invoice.workflowId}:agreement-miss:${miss.agreementId}`,
+    });
+  }
+  const match = outcome.match ? definitions.find((d) => d.id === outcome.match!.id)! : undefined;
+  if (!match) return undefined;
+  await tx
+    .insert(agreementMatches)
+    .values({ invoiceId: invoice.id, agreementId: match.id, invoiceDate: invoice.invoiceDate, gross: invoice.gross });
+  await tx
+    .update(agreements)
+    .set({ cumulativeTotal: sql`${agreements.cumulativeTotal} + ${invoice.gross}::numeric` })
+    .where(eq(agreements.id, match.id));
+  await audit(tx, {
+    companyId: invoice.companyId,
+    invoiceId: invoice.id,
+    actor: 'system',
+    kind: 'agreement_matched',
+    message: `Agreement invoice: matched agreement ${match.id}; ${invoice.gross} ${invoice.currency} added to its cumulative total ${match.cumulativeTotal}`,
+    data: { agreementId: match.id },
+    eventKey: `${invoice.workflowId}:agreement`,
+  });
+  return match;
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger';
 import { authenticate } from './auth';
 import { errorMiddleware, notFoundRoute } from './errors';
 import { openApiDocument } from './openapi';
+import { agreementsRouter } from './routes/agreements';
 import { companyRouter } from './routes/company';
 import { flowTemplatesRouter } from './routes/flow-templates';
 import { invoicesRouter } from './routes/invoices';
@@ -88,6 +89,7 @@ export function createApp({
   api.use(workQueueRouter(deps));
   api.use(flowTemplatesRouter(deps));
   api.use(companyRouter(deps));
+  api.use(agreementsRouter(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundRoute);

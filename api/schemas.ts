@@ -166,3 +166,27 @@ export const BatchBody = z
     path: ['message'],
     message: 'exceptions review needs a message, applied to every invoice',
   });
+
+export const AgreementBody = z
+  .strictObject({
+    vendorId: z.uuid(),
+    referencePattern: text(200).nullable().optional(),
+    invoiceNumber: text(100).nullable().optional(),
+    amountFrom: Decimal,
+    amountTo: Decimal,
+    days: z.number().int().min(1).max(3660),
+    cumulativeCap: Decimal.nullable().optional(),
+    resetPeriod: z.enum(['monthly', 'quarterly', 'yearly']).nullable().optional(),
+    codingTemplateId: z.uuid(),
+    approvalUserId: text(200).nullable().optional(),
+    flowTemplateId: z.uuid().nullable().optional(),
+    stage: z.enum(['review', 'approval', 'control', 'copy']).nullable().optional(),
+  })
+  .superRefine((a, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (Number(a.amountFrom) > Number(a.amountTo)) issue('amountTo', 'must not be below amountFrom');
+    if (Number(a.amountFrom) < 0) issue('amountFrom', 'must not be negative');
+    if (!a.flowTemplateId && !a.approvalUserId) issue('approvalUserId', 'is required unless a flow template is given');
+    if (a.flowTemplateId && !a.stage) issue('stage', 'is required with a flow template: the furthest stage the invoice is sent to');
+    if (!a.flowTemplateId && a.stage) issue('stage', 'only applies with a flow template');
+  });

@@ -433,3 +433,53 @@ export const journalLines = pgTable(
     check('journal_lines_one_side', sql`${t.debit} = 0 or ${t.credit} = 0`),
   ],
 );
+
+export const agreements = pgTable(
+  'agreements',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    vendorId: uuid('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
+    referencePattern: text('reference_pattern'),
+    invoiceNumber: text('invoice_number'),
+    amountFrom: numeric('amount_from').notNull(),
+    amountTo: numeric('amount_to').notNull(),
+    days: integer('days').notNull(),
+    cumulativeCap: numeric('cumulative_cap'),
+    /** Kept by the system: the sum of the matched invoices' gross since the last reset. */
+    cumulativeTotal: numeric('cumulative_total').notNull().default('0'),
+    resetPeriod: text('reset_period', { enum: ['monthly', 'quarterly', 'yearly'] }),
+    lastResetAt: timestamp('last_reset_at', { withTimezone: true }).notNull().defaultNow(),
+    codingTemplateId: uuid('coding_template_id')
+      .notNull()
+      .references(() => codingTemplates.id),
+    approvalUserId: text('approval_user_id').references(() => users.id),
+    flowTemplateId: uuid('flow_template_id').references(() => flowTemplates.id),
+    stage: text('stage', { enum: ['review', 'approval', 'control', 'copy'] }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('agreements_vendor_idx').on(t.companyId, t.vendorId)],
+);
+
+/** One row per matched invoice: the guard that adds each gross to the cumulative total exactly once. */
+export const agreementMatches = pgTable(
+  'agreement_matches',
+  {
+    invoiceId: uuid('invoice_id')
+      .primaryKey()
+      .references(() => invoices.id),
+    agreementId: uuid('agreement_id')
+      .notNull()
+      .references(() => agreements.id),
+    invoiceDate: date('invoice_date', { mode: 'string' }).notNull(),
+    gross: numeric('gross').notNull(),
+    /** Whether the gross still counts in the cumulative total (a reset clears it). */
+    counted: boolean('counted').notNull().default(true),
+    matchedAt: createdAt(),
+  },
+  (t) => [index('agreement_matches_agreement_idx').on(t.agreementId, t.invoiceDate)],
+);

@@ -27,6 +27,8 @@ export interface Stack {
     path: string,
     opts?: { as?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
   ): Promise<ApiResponse>;
+  /** Shuts the worker down (as a deploy or a crash-restart would) and starts a fresh one. */
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,13 +66,15 @@ export async function startStack(
   const company = await seedCompany(database.db, `t${randomBytes(4).toString('hex')}`);
 
   const real = createActivities({ db: database.db, mailer: createMailer(opts.smtpUrl), clock: () => new Date() });
-  const worker: Worker = await createInvoiceWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    activities: opts.wrapActivities ? opts.wrapActivities(real) : real,
-    workflowBundle: { codePath: env('TEST_WORKFLOW_BUNDLE') },
-  });
-  const running = worker.run();
+  const newWorker = () =>
+    createInvoiceWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      activities: opts.wrapActivities ? opts.wrapActivities(real) : real,
+      workflowBundle: { codePath: env('TEST_WORKFLOW_BUNDLE') },
+    });
+  let worker: Worker = await newWorker();
+  let running = worker.run();
 
   const logger = createLogger('api-test', process.env.TEST_VERBOSE ? 'info' : 'silent');
   const server: Server = await new Promise((resolve) => {
@@ -103,6 +107,12 @@ export async function startStack(
         // not JSON: keep the text
       }
       return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async restartWorker() {
+      worker.shutdown();
+      await running;
+      worker = await newWorker();
+      running = worker.run();
     },
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -151,13 +161,13 @@ export function invoiceBody(stack: Stack, overrides: Record<string, unknown> = {
 }
 
 /**
- * Waits until the invoice (in Postgres, as the work queue sees it) is in `stage` and its workflow
- * has written its first tasks (a new invoice is in `new` before its workflow has prepared it).
+ * Waits until the invoice (in Postgres, as the work queue sees it) is in `stage`; for `new`, also
+ * until its workflow has opened the clerk task (a new invoice is in `new` before it is prepared).
  */
 export async function waitForStage(stack: Stack, invoiceId: string, stage: string, as = 'erin'): Promise<Record<string, unknown>> {
   const res = await waitFor(
     () => stack.api('GET', `/api/v1/invoices/${invoiceId}`, { as }),
-    (r) => r.status === 200 && r.body.stage === stage && r.body.tasks.length > 0,
+    (r) => r.status === 200 && r.body.stage === stage && (stage !== 'new' || r.body.tasks.length > 0),
   );
   return res.body as Record<string, unknown>;
 }

@@ -189,7 +189,9 @@ export interface InvoiceContext {
   gross: string;
   dueDate: string;
   registeredBy?: string;
-  rows: { id: string; kind: 'expense' | 'tax'; dimensions: Record<string, string> }[];
+  rows: { id: string; kind: 'expense' | 'tax'; dimensions: Record<string, string>; approvedBy?: string }[];
+  /** Set when the invoice matched an agreement: touchless goes straight to final posting. */
+  agreement?: { id: string; touchless: boolean; stage?: StepKind };
   /** Why the coding cannot go on yet (missing or not adding up to the gross); absent when fine. */
   codingProblem?: string;
   clerks: string[];

@@ -74,7 +74,7 @@ export class InvoiceProcess {
       seq: 0,
       taskCount: 0,
       tasks: [],
-      rows: ctx.rows.map((r) => ({ rowId: r.id })),
+      rows: ctx.rows.map((r) => ({ rowId: r.id, ...(r.approvedBy ? { approvedBy: r.approvedBy, approvedAt: now().toISOString() } : {}) })),
       history: [],
       extraSignable: {},
     };
@@ -91,6 +91,18 @@ export class InvoiceProcess {
 
   /** Registration: the invoice waits in `new` as a task of the clerks. */
   start(): void {
+    const agreement = this.ctx.agreement;
+    if (agreement && !this.ctx.codingProblem) {
+      this.record('system', 'agreement', 'system', `Agreement invoice (agreement ${agreement.id}): coded and signed by the agreement`);
+      if (agreement.touchless) {
+        this.d.stage = 'payment';
+        this.record('system', 'route', 'system', 'Touchless agreement invoice; straight to final posting');
+        return;
+      }
+      const step = this.ctx.steps.findIndex((s) => s.kind === agreement.stage);
+      this.advanceTo(step >= 0 ? step : 0);
+      return;
+    }
     this.openTask_('new', -1, this.ctx.clerks, 'any');
     this.record('system', 'received', 'system', 'Invoice received; waiting for registration by a clerk');
     if (this.ctx.codingProblem) this.record('system', 'coding', 'system', this.ctx.codingProblem);
@@ -509,7 +521,9 @@ export class InvoiceProcess {
       return;
     }
     this.d.stage = next.kind;
-    const assignees = next.kind === 'approval' ? this.approversFor(this.unapprovedRows(), []) : next.assignees;
+    // An approval step whose rows are all signed already (an agreement's signature) only needs confirming.
+    const assignees =
+      next.kind === 'approval' && this.unapprovedRows().length > 0 ? this.approversFor(this.unapprovedRows(), []) : next.assignees;
     if (assignees.length === 0) {
       this.record('system', 'route', 'system', `Nobody in the ${next.kind} step may act on this invoice; sent to the admins`);
     }
