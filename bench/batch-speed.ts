@@ -14,14 +14,14 @@ import { BATCH_CONCURRENCY } from '../api/batch-service';
 import { createApp } from '../api/app';
 import { connectDatabase } from '../db/client';
 import { seedCompany } from '../db/seed';
-import { settings } from '../db/schema';
+import { agreements, journalEntries, settings, vendors } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { createInvoiceWorker } from '../worker/worker';
-import { eq } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 
 export interface LatencyFigure {
   name: string;
@@ -53,6 +53,10 @@ function figure(name: string, latencies: number[], wallMs: number): LatencyFigur
 
 export interface Rig {
   client: Client;
+  database: ReturnType<typeof connectDatabase>;
+  companyId: string;
+  codingTemplateId: string;
+  users: Record<string, string>;
   apiUrl: string;
   tokens: Record<string, string>;
   vendorId: string;
@@ -106,6 +110,10 @@ export async function startRig(): Promise<Rig> {
   stops.unshift(() => new Promise<void>((r) => server.close(() => r())));
   return {
     client,
+    database,
+    companyId: company.companyId,
+    codingTemplateId: company.codingTemplateId,
+    users: company.users,
     apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
     tokens: company.tokens,
     vendorId: company.vendorId,
@@ -196,4 +204,76 @@ export async function bareUpdatesFigure(rig: Rig, count: number): Promise<Latenc
   const wall = performance.now() - started;
   await mapConcurrent(ids, 16, (workflowId) => rig.client.workflow.getHandle(workflowId).signal('stop'));
   return figure(`${count} bare updates to waiting trivial workflows (${BATCH_CONCURRENCY} in flight)`, latencies, wall);
+}
+
+export interface ThroughputFigure {
+  name: string;
+  count: number;
+  wallSeconds: number;
+  perSecond: number;
+}
+
+/** Touchless agreement invoices from intake (API) to posted, N at once, 16 intakes in flight. */
+export async function touchlessFigure(rig: Rig, count: number): Promise<ThroughputFigure> {
+  const [vendor] = await rig.database.db
+    .insert(vendors)
+    .values({ companyId: rig.companyId, name: `Touchless ${Date.now()}` })
+    .returning();
+  await rig.database.db.insert(agreements).values({
+    companyId: rig.companyId,
+    vendorId: vendor!.id,
+    amountFrom: '1.00',
+    amountTo: '1000.00',
+    days: 1,
+    codingTemplateId: rig.codingTemplateId,
+    approvalUserId: rig.users.dave!,
+  });
+  const started = performance.now();
+  const ids = await mapConcurrent(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) => {
+      const day = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+      const res = await call(rig, 'alice', 'POST', '/invoices', {
+        vendor: { id: vendor!.id },
+        invoiceNumber: `T-${i}`,
+        invoiceDate: day,
+        dueDate: day,
+        currency: 'EUR',
+        net: '100.00',
+        tax: '25.00',
+        gross: '125.00',
+      });
+      if (res.status !== 201) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+  );
+  for (;;) {
+    const [row] = await rig.database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(journalEntries)
+      .where(inArray(journalEntries.invoiceId, ids));
+    if (row!.n >= count) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const wall = performance.now() - started;
+  return { name: `touchless agreement invoices, intake to posted`, count, wallSeconds: wall / 1000, perSecond: count / (wall / 1000) };
+}
+
+/** The trivial baseline: N workflows of one no-op activity, started 16 at a time, to completion. */
+export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<ThroughputFigure> {
+  const started = performance.now();
+  await mapConcurrent(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) => {
+      const handle = await rig.client.workflow.start('trivialWorkflow', {
+        workflowId: `bench-trivial-${Date.now()}-${i}`,
+        taskQueue: 'bench-baseline',
+      });
+      await handle.result();
+    },
+  );
+  const wall = performance.now() - started;
+  return { name: 'trivial workflow (one no-op activity)', count, wallSeconds: wall / 1000, perSecond: count / (wall / 1000) };
 }

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bareUpdatesFigure, batchApproveFigure, startRig } from './batch-speed';
+import { bareUpdatesFigure, batchApproveFigure, startRig, touchlessFigure, trivialWorkflowFigure } from './batch-speed';
 import { queueSpeedFigures } from './queue-speed';
 import { ublParseFigures } from './ubl-parse';
 
@@ -32,7 +32,10 @@ async function main(): Promise<void> {
 
   const rig = await startRig();
   const batches = [];
+  let touchless;
   try {
+    const n = quick ? 50 : 300;
+    touchless = { trivial: await trivialWorkflowFigure(rig, n), ours: await touchlessFigure(rig, n) };
     for (const n of quick ? [100] : [100, 1000]) {
       const ours = await batchApproveFigure(rig, n);
       const bare = await bareUpdatesFigure(rig, n);
@@ -40,6 +43,14 @@ async function main(): Promise<void> {
     }
   } finally {
     await rig.stop();
+  }
+  out('\n## Touchless agreement invoices vs trivial workflows (same server, 16 at a time)\n');
+  out('| run | count | wall s | per second | vs trivial workflow |');
+  out('|---|---:|---:|---:|---:|');
+  for (const f of [touchless.trivial, touchless.ours]) {
+    out(
+      `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${(f.perSecond / touchless.trivial.perSecond).toFixed(2)} |`,
+    );
   }
   out('\n## Batch approve vs bare updates (same Temporal dev server, SQLite WAL)\n');
   out('| run | count | wall s | per second | p50 ms | p95 ms | p99 ms | wall vs bare updates |');
@@ -55,7 +66,7 @@ async function main(): Promise<void> {
   const dir = path.join(__dirname, 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists, batches }, null, 2));
+  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists, touchless, batches }, null, 2));
   out(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -9,6 +9,8 @@ const ConfigSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default('invoiceflow <invoiceflow@localhost>'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Days after an agreement's next invoice was due before the daily check reports it. */
+  AGREEMENT_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

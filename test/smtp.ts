@@ -7,6 +7,18 @@ export interface ReceivedMail {
   to: string[];
   raw: string;
   subject: string;
+  /** The body, quoted-printable decoded. */
+  text: string;
+}
+
+/** Body of a single-part message, with quoted-printable undone (what nodemailer sends for text). */
+function bodyText(raw: string): string {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = raw.slice(0, split);
+  const body = raw.slice(split + 4);
+  if (!/content-transfer-encoding:\s*quoted-printable/i.test(headers)) return body;
+  const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 
 export interface TestSmtp {
@@ -31,6 +43,7 @@ export async function startSmtp(): Promise<TestSmtp> {
           to: session.envelope.rcptTo.map((r) => r.address),
           raw,
           subject: /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? '',
+          text: bodyText(raw),
         });
         callback();
       });

@@ -1,9 +1,11 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { connectDatabase } from '../db/client';
 import { loadConfig, requireDatabaseUrl } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { ensureSchedules } from './schedules';
 import { createInvoiceWorker } from './worker';
 
 /** The worker process: wires real dependencies and runs until SIGINT/SIGTERM. */
@@ -20,6 +22,16 @@ async function main(): Promise<void> {
       mailFrom: config.MAIL_FROM,
     });
     const worker = await createInvoiceWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, activities });
+    // Schedules are created (or updated) idempotently by every worker that starts.
+    const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    try {
+      await ensureSchedules(
+        new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+        config.AGREEMENT_GRACE_DAYS,
+      );
+    } finally {
+      await clientConnection.close();
+    }
     log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM
     log.info('worker stopped');
