@@ -1,19 +1,36 @@
 # syntax=docker/dockerfile:1
-# One image for the API, the worker and migrations; the command picks the role.
-FROM node:20-bookworm-slim AS build
+# One image for the API, the worker and migrations; the command picks the role:
+#   node dist/api/main.js (default) | node dist/worker/main.js | node dist/db/migrate.js
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: all dependencies, compile TypeScript into dist/ ---
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# npm in the node:20 image ignores package.json's "allowScripts" (npm 11) and runs install scripts.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# --- prod-deps: production dependencies only (includes @temporalio/worker's webpack/swc, which
+# bundle dist/workflows when the worker starts) ---
+FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+
+# --- runtime ---
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY package.json ./
 COPY --from=build /app/dist ./dist
+# Read at runtime from <project root>/db/migrations by dist/db/migrate.js.
 COPY db/migrations ./db/migrations
+# Files stay root-owned and read-only to the process; it runs as the image's unprivileged user.
 USER node
 EXPOSE 3000
 CMD ["node", "dist/api/main.js"]
