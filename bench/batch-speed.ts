@@ -214,7 +214,7 @@ export interface ThroughputFigure {
 }
 
 /** Touchless agreement invoices from intake (API) to posted, N at once, 16 intakes in flight. */
-export async function touchlessFigure(rig: Rig, count: number): Promise<ThroughputFigure> {
+export async function touchlessFigure(rig: Rig, count: number): Promise<ThroughputFigure & { sampleInvoiceId: string }> {
   const [vendor] = await rig.database.db
     .insert(vendors)
     .values({ companyId: rig.companyId, name: `Touchless ${Date.now()}` })
@@ -257,7 +257,13 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
     await new Promise((r) => setTimeout(r, 100));
   }
   const wall = performance.now() - started;
-  return { name: `touchless agreement invoices, intake to posted`, count, wallSeconds: wall / 1000, perSecond: count / (wall / 1000) };
+  return {
+    name: `touchless agreement invoices, intake to posted`,
+    count,
+    wallSeconds: wall / 1000,
+    perSecond: count / (wall / 1000),
+    sampleInvoiceId: ids[0]!,
+  };
 }
 
 /** The trivial baseline: N workflows of one no-op activity, started 16 at a time, to completion. */

@@ -5,6 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bareUpdatesFigure, batchApproveFigure, startRig, touchlessFigure, trivialWorkflowFigure } from './batch-speed';
+import { invoiceWorkflowId } from '../workflows/definitions';
+import { countActions, humanPathFigure, USD_PER_MILLION_ACTIONS } from './actions';
 import { queueSpeedFigures } from './queue-speed';
 import { ublParseFigures } from './ubl-parse';
 
@@ -33,9 +35,13 @@ async function main(): Promise<void> {
   const rig = await startRig();
   const batches = [];
   let touchless;
+  let human;
+  let touchlessActions;
   try {
     const n = quick ? 50 : 300;
     touchless = { trivial: await trivialWorkflowFigure(rig, n), ours: await touchlessFigure(rig, n) };
+    touchlessActions = await countActions(rig.client, invoiceWorkflowId(touchless.ours.sampleInvoiceId));
+    human = await humanPathFigure(rig, quick ? 32 : 160);
     for (const n of quick ? [100] : [100, 1000]) {
       const ours = await batchApproveFigure(rig, n);
       const bare = await bareUpdatesFigure(rig, n);
@@ -52,6 +58,30 @@ async function main(): Promise<void> {
       `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${(f.perSecond / touchless.trivial.perSecond).toFixed(2)} |`,
     );
   }
+  out('\n## Human path: intake, register, review, approve through the API (16 invoices at a time)\n');
+  out(`${human.invoices} invoices in ${human.wallSeconds.toFixed(2)} s: ${human.invoicesPerSecond.toFixed(1)} invoices/s\n`);
+  out('| action | p50 ms | p95 ms | p99 ms | p50 vs bare update p50 |');
+  out('|---|---:|---:|---:|---:|');
+  const bareP50 = batches[0]?.bare.p50ms ?? 0;
+  for (const a of human.actions)
+    out(
+      `| ${a.name} | ${a.p50ms.toFixed(1)} | ${a.p95ms.toFixed(1)} | ${a.p99ms.toFixed(1)} | ${bareP50 ? (a.p50ms / bareP50).toFixed(2) : '-'} |`,
+    );
+
+  out('\n## Temporal actions per invoice (from the real histories) and cost\n');
+  out(
+    '| path | start | signals | updates | activities | retries | timers | SA upserts | continue-as-new | total | USD per 1,000 invoices |',
+  );
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, c] of [
+    ['touchless agreement invoice', touchlessActions],
+    ['human path (register, review, approve)', human.actionsPerInvoice],
+  ] as const) {
+    out(
+      `| ${name} | ${c.starts} | ${c.signals} | ${c.updates} | ${c.activities} | ${c.activityRetries} | ${c.timers} | ${c.searchAttributeUpserts} | ${c.continueAsNew} | ${c.total} | ${((c.total * 1000 * USD_PER_MILLION_ACTIONS) / 1_000_000).toFixed(3)} |`,
+    );
+  }
+
   out('\n## Batch approve vs bare updates (same Temporal dev server, SQLite WAL)\n');
   out('| run | count | wall s | per second | p50 ms | p95 ms | p99 ms | wall vs bare updates |');
   out('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -66,7 +96,7 @@ async function main(): Promise<void> {
   const dir = path.join(__dirname, 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists, touchless, batches }, null, 2));
+  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists, touchless, touchlessActions, human, batches }, null, 2));
   out(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -1,0 +1,129 @@
+/**
+ * Billable Temporal actions per invoice, counted from real histories the way Temporal Cloud
+ * counts them, and the human path's round trips.
+ */
+import type { Client } from '@temporalio/client';
+import { mapConcurrent } from '../lib/concurrency';
+import { invoiceWorkflowId } from '../workflows/definitions';
+import { percentile, type Rig } from './batch-speed';
+
+/** USD per million actions (Temporal Cloud's list price for the first 5 M a month). */
+export const USD_PER_MILLION_ACTIONS = 50;
+
+export interface ActionCount {
+  starts: number;
+  signals: number;
+  updates: number;
+  activities: number;
+  activityRetries: number;
+  timers: number;
+  searchAttributeUpserts: number;
+  continueAsNew: number;
+  total: number;
+}
+
+/**
+ * Counts one workflow's billable actions across its runs. Updates refused by a validator never
+ * reach history and queries are not in it; the API sends neither on these paths.
+ */
+export async function countActions(client: Client, workflowId: string): Promise<ActionCount> {
+  const c: ActionCount = {
+    starts: 0,
+    signals: 0,
+    updates: 0,
+    activities: 0,
+    activityRetries: 0,
+    timers: 0,
+    searchAttributeUpserts: 0,
+    continueAsNew: 0,
+    total: 0,
+  };
+  let runId: string | undefined =
+    (await client.workflow.getHandle(workflowId).describe()).raw.workflowExecutionInfo?.firstRunId ?? undefined;
+  while (runId) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    let next: string | undefined;
+    for (const e of history.events ?? []) {
+      if (e.workflowExecutionStartedEventAttributes && !e.workflowExecutionStartedEventAttributes.continuedExecutionRunId) c.starts += 1;
+      if (e.workflowExecutionSignaledEventAttributes) c.signals += 1;
+      if (e.workflowExecutionUpdateAcceptedEventAttributes) c.updates += 1;
+      if (e.activityTaskScheduledEventAttributes) c.activities += 1;
+      if (e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1)
+        c.activityRetries += e.activityTaskStartedEventAttributes.attempt! - 1;
+      if (e.timerStartedEventAttributes) c.timers += 1;
+      if (e.upsertWorkflowSearchAttributesEventAttributes) c.searchAttributeUpserts += 1;
+      if (e.workflowExecutionContinuedAsNewEventAttributes) {
+        c.continueAsNew += 1;
+        next = e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? undefined;
+      }
+    }
+    runId = next;
+  }
+  c.total = c.starts + c.signals + c.updates + c.activities + c.activityRetries + c.timers + c.searchAttributeUpserts + c.continueAsNew;
+  return c;
+}
+
+export interface HumanPathFigure {
+  invoices: number;
+  wallSeconds: number;
+  invoicesPerSecond: number;
+  actions: { name: string; p50ms: number; p95ms: number; p99ms: number }[];
+  actionsPerInvoice: ActionCount;
+}
+
+async function call(rig: Rig, as: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${rig.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${rig.tokens[as]}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Intake, then registration, review and approval through the API, invoice by invoice, 16 invoices at a time. */
+export async function humanPathFigure(rig: Rig, count: number): Promise<HumanPathFigure> {
+  const latencies: Record<string, number[]> = { intake: [], register: [], review: [], approve: [] };
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const result = await f();
+    latencies[name]!.push(performance.now() - t);
+    return result;
+  };
+  const started = performance.now();
+  const ids = await mapConcurrent(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) => {
+      const { id } = (await timed('intake', () =>
+        call(rig, 'alice', 'POST', '/invoices', {
+          vendor: { id: rig.vendorId },
+          invoiceNumber: `HUMAN-${Date.now()}-${i}`,
+          invoiceDate: '2026-11-01',
+          dueDate: '2026-12-01',
+          currency: 'EUR',
+          net: '100.00',
+          tax: '25.00',
+          gross: '125.00',
+        }),
+      )) as { id: string };
+      await timed('register', () => call(rig, 'alice', 'POST', `/invoices/${id}/actions/approve`, {}));
+      await timed('review', () => call(rig, 'bob', 'POST', `/invoices/${id}/actions/approve`, {}));
+      await timed('approve', () => call(rig, 'carol', 'POST', `/invoices/${id}/actions/approve`, {}));
+      return id;
+    },
+  );
+  const wall = performance.now() - started;
+  const sample = await countActions(rig.client, invoiceWorkflowId(ids[0]!));
+  return {
+    invoices: count,
+    wallSeconds: wall / 1000,
+    invoicesPerSecond: count / (wall / 1000),
+    actions: Object.entries(latencies).map(([name, values]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return { name, p50ms: percentile(sorted, 50), p95ms: percentile(sorted, 95), p99ms: percentile(sorted, 99) };
+    }),
+    actionsPerInvoice: sample,
+  };
+}
