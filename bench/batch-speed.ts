@@ -3,24 +3,19 @@
  * WAL), against N bare Updates to trivial waiting workflows on the same server with the same
  * concurrency: wall time and per-invoice latency percentiles, and their ratio.
  */
-import { chmod, mkdtemp } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
 import { BATCH_CONCURRENCY } from '../api/batch-service';
-import { createApp } from '../api/app';
 import { connectDatabase } from '../db/client';
 import { seedCompany } from '../db/seed';
 import { agreements, journalEntries, settings, vendors } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
-import { createLogger } from '../lib/logger';
-import { createMailer } from '../lib/mailer';
 import { createScratchDatabase } from '../scripts/scratch-database';
-import { startTemporalDevServer } from '../scripts/temporal-server';
-import { createInvoiceWorker } from '../worker/worker';
+import { freePort, startTemporalDevServer } from '../scripts/temporal-server';
 import { eq, inArray, sql } from 'drizzle-orm';
 
 export interface LatencyFigure {
@@ -53,6 +48,8 @@ function figure(name: string, latencies: number[], wallMs: number): LatencyFigur
 
 export interface Rig {
   client: Client;
+  /** The invoice worker's process, for its resident memory. */
+  workerPid: number;
   database: ReturnType<typeof connectDatabase>;
   companyId: string;
   codingTemplateId: string;
@@ -82,12 +79,23 @@ export async function startRig(): Promise<Rig> {
   const company = await seedCompany(database.db, 'bench');
   await database.db.update(settings).set({ useWorkqueueSend: true }).where(eq(settings.companyId, company.companyId));
 
+  // The worker and the API run as their own processes, started as in production (from source).
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: scratch.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    PORT: String(port),
+  };
+  const worker = spawnProcess('worker/main.ts', env);
+  stops.unshift(worker.stop);
+  const api = spawnProcess('api/main.ts', env);
+  stops.unshift(api.stop);
+
+  // The baseline workflows run on a worker of their own in this process.
   const native = await NativeConnection.connect({ address: temporal.address });
-  const invoiceWorker = await createInvoiceWorker({
-    connection: native,
-    namespace: 'default',
-    activities: createActivities({ db: database.db, mailer: createMailer(undefined), clock: () => new Date() }),
-  });
   const baselineWorker = await Worker.create({
     connection: native,
     namespace: 'default',
@@ -95,26 +103,31 @@ export async function startRig(): Promise<Rig> {
     workflowsPath: require.resolve('./baseline-workflows'),
     activities: { noop: async () => {} },
   });
-  const running = [invoiceWorker.run(), baselineWorker.run()];
+  const running = baselineWorker.run();
   stops.unshift(async () => {
-    invoiceWorker.shutdown();
     baselineWorker.shutdown();
-    await Promise.all(running);
+    await running;
     await native.close();
   });
   const connection = await Connection.connect({ address: temporal.address });
   stops.unshift(() => connection.close());
   const client = new Client({ connection });
-  const server = createApp({ database, temporal: client, logger: createLogger('bench', 'silent') }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  stops.unshift(() => new Promise<void>((r) => server.close(() => r())));
+  const apiBase = `http://127.0.0.1:${port}`;
+  for (let ready = false; !ready;) {
+    ready = await fetch(`${apiBase}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (!ready) await new Promise((r) => setTimeout(r, 200));
+  }
   return {
     client,
     database,
     companyId: company.companyId,
     codingTemplateId: company.codingTemplateId,
     users: company.users,
-    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
+    apiUrl: `${apiBase}/api/v1`,
+    workerPid: worker.pid,
     tokens: company.tokens,
     vendorId: company.vendorId,
     stop: async () => {
@@ -282,4 +295,32 @@ export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<Th
   );
   const wall = performance.now() - started;
   return { name: 'trivial workflow (one no-op activity)', count, wallSeconds: wall / 1000, perSecond: count / (wall / 1000) };
+}
+
+/** Starts `node --import tsx <entry>` from the project root; stop() ends it with SIGTERM. */
+function spawnProcess(entry: string, env: NodeJS.ProcessEnv): { pid: number; stop: () => Promise<void> } {
+  const root = path.resolve(__dirname, '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident memory of a process in MiB, from /proc. */
+export async function residentMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  return kb / 1024;
 }

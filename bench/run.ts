@@ -8,6 +8,7 @@ import { bareUpdatesFigure, batchApproveFigure, startRig, touchlessFigure, trivi
 import { invoiceWorkflowId } from '../workflows/definitions';
 import { countActions, humanPathFigure, USD_PER_MILLION_ACTIONS } from './actions';
 import { queueSpeedFigures } from './queue-speed';
+import { chartSvg, sustainedTouchless, workerMemory } from './sustained';
 import { ublParseFigures } from './ubl-parse';
 
 async function main(): Promise<void> {
@@ -37,11 +38,16 @@ async function main(): Promise<void> {
   let touchless;
   let human;
   let touchlessActions;
+  let sustained;
+  let memory;
   try {
     const n = quick ? 50 : 300;
     touchless = { trivial: await trivialWorkflowFigure(rig, n), ours: await touchlessFigure(rig, n) };
     touchlessActions = await countActions(rig.client, invoiceWorkflowId(touchless.ours.sampleInvoiceId));
     human = await humanPathFigure(rig, quick ? 32 : 160);
+    // 80% of the burst throughput just measured, held for 60 s (20 s with --quick).
+    sustained = await sustainedTouchless(rig, Math.max(1, Math.floor(touchless.ours.perSecond * 0.8)), quick ? 20 : 60);
+    memory = await workerMemory(rig, quick ? [500] : [1000, 10000]);
     for (const n of quick ? [100] : [100, 1000]) {
       const ours = await batchApproveFigure(rig, n);
       const bare = await bareUpdatesFigure(rig, n);
@@ -58,6 +64,18 @@ async function main(): Promise<void> {
       `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${(f.perSecond / touchless.trivial.perSecond).toFixed(2)} |`,
     );
   }
+  out(
+    `\n## Sustained touchless load: ${sustained.ratePerSecond}/s for ${sustained.seconds} s (started ${sustained.started}, finished ${sustained.finished})\n`,
+  );
+  out('| interval ends at | started | finished | backlog | p50 intake-to-posted ms |');
+  out('|---:|---:|---:|---:|---:|');
+  for (const i of sustained.intervals) out(`| ${i.second} s | ${i.started} | ${i.finished} | ${i.backlog} | ${i.p50ms.toFixed(0)} |`);
+
+  out('\n## Worker resident memory (separate process) with invoices waiting in new\n');
+  out('| open invoices | RSS MiB |');
+  out('|---:|---:|');
+  for (const m of memory) out(`| ${m.openInvoices} | ${m.rssMiB.toFixed(0)} |`);
+
   out('\n## Human path: intake, register, review, approve through the API (16 invoices at a time)\n');
   out(`${human.invoices} invoices in ${human.wallSeconds.toFixed(2)} s: ${human.invoicesPerSecond.toFixed(1)} invoices/s\n`);
   out('| action | p50 ms | p95 ms | p99 ms | p50 vs bare update p50 |');
@@ -96,7 +114,14 @@ async function main(): Promise<void> {
   const dir = path.join(__dirname, 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ startedAt, quick, parse, lists, touchless, touchlessActions, human, batches }, null, 2));
+  await writeFile(
+    file,
+    JSON.stringify({ startedAt, quick, parse, lists, touchless, touchlessActions, human, sustained, memory, batches }, null, 2),
+  );
+  const chart = file.replace(/\.json$/, '.svg');
+  await writeFile(chart, chartSvg(sustained));
+  if (!quick) await writeFile(path.join(__dirname, 'chart.svg'), chartSvg(sustained));
+  out(`chart: ${path.relative(process.cwd(), chart)}`);
   out(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 
