@@ -246,7 +246,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   const address = dialable(o.ip, o.port);
   const uiUrl = o.uiPort === undefined ? undefined : `http://${dialable(o.ip, o.uiPort)}`;
   try {
-    await waitUntilReady(address, o.namespace, uiUrl, server.exitReason);
+    await waitUntilReady(address, o.namespace, uiUrl, server.exited);
     await registerSearchAttributes(address, o.namespace);
   } catch (err) {
     await server.stop();
@@ -257,8 +257,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
 }
 
 interface ServerProcess {
-  /** Why the process is gone (with its last output lines), or undefined while it runs. */
-  exitReason(): string | undefined;
+  /** Resolves, with why and the last output lines, once the process is gone. */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -272,16 +272,13 @@ function spawnServer(cli: string, args: string[], log: Log): ServerProcess {
   forEachLine(child.stdout, onLine);
   forEachLine(child.stderr, onLine);
 
-  let reason: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('error', (err) => {
-      reason = `could not run ${cli}: ${err.message}`;
-      resolve();
-    });
-    child.once('exit', (code, signal) => {
-      reason ??= `the Temporal server exited (${signal ?? `code ${code}`}); its last output:\n${tail.text()}`;
-      resolve();
-    });
+  const exited = new Promise<string>((resolve) => {
+    // 'error' without 'exit' when the binary cannot be run at all.
+    child.once('error', (err) => resolve(`could not run ${cli}: ${err.message}`));
+    // 'close' rather than 'exit': by then the output is read, so the tail holds the fatal line.
+    child.once('close', (code, signal) =>
+      resolve(`the Temporal server exited (${signal ?? `code ${code}`}); its last output:\n${tail.text()}`),
+    );
   });
   // A parent that exits without stop() (a crashed test run, process.exit) must not leave the server behind.
   const killOnExit = () => child.kill('SIGKILL');
@@ -290,61 +287,60 @@ function spawnServer(cli: string, args: string[], log: Log): ServerProcess {
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= terminate(child, exited));
-  return { exitReason: () => reason, stop };
+  return { exited, stop };
 }
 
 /** SIGTERM, then SIGKILL if the process is still there after KILL_AFTER_MS; resolves once it exited. */
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return exited;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+async function terminate(child: ChildProcess, exited: Promise<string>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    await exited;
+    clearTimeout(timer);
+  }
   await exited;
-  clearTimeout(timer);
 }
 
-/** Polls until the namespace is described (and the Web UI answers), failing early if the process died. */
-async function waitUntilReady(
-  address: string,
-  namespace: string,
-  uiUrl: string | undefined,
-  exitReason: () => string | undefined,
-): Promise<void> {
+/** The server process is gone: no point polling on. */
+class ServerExited extends Error {}
+
+/** Polls until the namespace is described (and the Web UI answers); fails as soon as the process dies. */
+async function waitUntilReady(address: string, namespace: string, uiUrl: string | undefined, exited: Promise<string>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
+  const died = exited.then((why) => Promise.reject(new ServerExited(why)));
+  died.catch(() => {}); // observed by the races below; this only silences the unhandled-rejection warning
   let lastError: unknown;
-  const attempt = async (check: () => Promise<boolean>) => {
-    for (;;) {
-      const why = exitReason();
-      if (why) throw new Error(why);
-      if (Date.now() > deadline) {
-        throw new Error(`Temporal at ${address} did not become ready within ${START_TIMEOUT_MS / 1000} s: ${String(lastError)}`);
-      }
+  const poll = async (check: () => Promise<unknown>) => {
+    while (Date.now() < deadline) {
       try {
-        if (await check()) return;
+        await Promise.race([check(), died]);
+        return;
       } catch (err) {
+        if (err instanceof ServerExited) throw err;
         lastError = err;
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await Promise.race([new Promise((r) => setTimeout(r, 250)), died]);
     }
+    throw new Error(`Temporal at ${address} did not become ready within ${START_TIMEOUT_MS / 1000} s: ${String(lastError)}`);
   };
-  await attempt(() => namespaceAnswers(address, namespace));
-  if (uiUrl) await attempt(() => httpAnswers(uiUrl));
+  await poll(() => namespaceAnswers(address, namespace));
+  if (uiUrl) await poll(() => httpAnswers(uiUrl));
 }
 
 /** A fresh connection per attempt: grpc-js backs off between reconnects, and a failed connect is not closed for us. */
-async function namespaceAnswers(address: string, namespace: string): Promise<boolean> {
+async function namespaceAnswers(address: string, namespace: string): Promise<void> {
   const connection = Connection.lazy({ address, connectTimeout: 2_000 });
   try {
     await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.describeNamespace({ namespace }));
-    return true;
   } finally {
     await connection.close();
   }
 }
 
-async function httpAnswers(url: string): Promise<boolean> {
+/** Any HTTP answer will do: the UI is serving. */
+async function httpAnswers(url: string): Promise<void> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
   await res.body?.cancel();
-  return true;
 }
 
 /** CLI type names (as in SEARCH_ATTRIBUTE_CLI_TYPES) to the API's IndexedValueType numbers. */
