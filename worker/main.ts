@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { connectDatabase } from '../db/client';
 import { loadConfig, requireDatabaseUrl } from '../lib/config';
@@ -12,6 +12,24 @@ import { createInvoiceWorker } from './worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('worker', config.LOG_LEVEL);
+  // The SDK's own logs (worker state, activity failures, workflow logs) go through pino too.
+  const sdk = log.child({ component: 'temporal' });
+  const write = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: object) =>
+    sdk[level](meta ?? {}, message);
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) =>
+        write(level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'WARN' ? 'warn' : level === 'ERROR' ? 'error' : 'info')(
+          message,
+          meta,
+        ),
+      trace: write('trace'),
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+    },
+  });
   const database = connectDatabase(requireDatabaseUrl(config));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
