@@ -226,11 +226,11 @@ export interface ThroughputFigure {
   perSecond: number;
 }
 
-/** Touchless agreement invoices from intake (API) to posted, N at once, 16 intakes in flight. */
-export async function touchlessFigure(rig: Rig, count: number): Promise<ThroughputFigure & { sampleInvoiceId: string }> {
+/** A new vendor with a touchless agreement (any gross up to 1,000.00, one day apart) signed by dave. */
+export async function touchlessVendor(rig: Rig, name: string): Promise<{ id: string }> {
   const [vendor] = await rig.database.db
     .insert(vendors)
-    .values({ companyId: rig.companyId, name: `Touchless ${Date.now()}` })
+    .values({ companyId: rig.companyId, name: `${name} ${Date.now()}` })
     .returning();
   await rig.database.db.insert(agreements).values({
     companyId: rig.companyId,
@@ -241,6 +241,12 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
     codingTemplateId: rig.codingTemplateId,
     approvalUserId: rig.users.dave!,
   });
+  return vendor!;
+}
+
+/** Touchless agreement invoices from intake (API) to posted, N at once, 16 intakes in flight. */
+export async function touchlessFigure(rig: Rig, count: number): Promise<ThroughputFigure & { sampleInvoiceId: string }> {
+  const vendor = await touchlessVendor(rig, 'Touchless');
   const started = performance.now();
   const ids = await mapConcurrent(
     Array.from({ length: count }, (_, i) => i),
@@ -248,7 +254,7 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
     async (i) => {
       const day = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
       const res = await call(rig, 'alice', 'POST', '/invoices', {
-        vendor: { id: vendor!.id },
+        vendor: { id: vendor.id },
         invoiceNumber: `T-${i}`,
         invoiceDate: day,
         dueDate: day,

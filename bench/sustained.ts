@@ -3,8 +3,8 @@
  * 10 s interval, the worker's resident memory with many waiting invoices, and an SVG chart.
  */
 import { inArray } from 'drizzle-orm';
-import { agreements, journalEntries, vendors } from '../db/schema';
-import { percentile, residentMiB, intakeInvoices, type Rig } from './batch-speed';
+import { journalEntries } from '../db/schema';
+import { intakeInvoices, percentile, residentMiB, touchlessVendor, type Rig } from './batch-speed';
 
 export interface Interval {
   second: number;
@@ -24,19 +24,7 @@ export interface SustainedFigure {
 
 /** Touchless invoices arriving at `rate` per second for `seconds`, then drained; counted per 10 s. */
 export async function sustainedTouchless(rig: Rig, rate: number, seconds: number): Promise<SustainedFigure> {
-  const [vendor] = await rig.database.db
-    .insert(vendors)
-    .values({ companyId: rig.companyId, name: `Sustained ${Date.now()}` })
-    .returning();
-  await rig.database.db.insert(agreements).values({
-    companyId: rig.companyId,
-    vendorId: vendor!.id,
-    amountFrom: '1.00',
-    amountTo: '1000.00',
-    days: 1,
-    codingTemplateId: rig.codingTemplateId,
-    approvalUserId: rig.users.dave!,
-  });
+  const vendor = await touchlessVendor(rig, 'Sustained');
   const startedAt = new Map<string, number>();
   const finishedAt = new Map<string, number>();
   const t0 = performance.now();
@@ -48,7 +36,7 @@ export async function sustainedTouchless(rig: Rig, rate: number, seconds: number
       method: 'POST',
       headers: { authorization: `Bearer ${rig.tokens.alice}`, 'content-type': 'application/json' },
       body: JSON.stringify({
-        vendor: { id: vendor!.id },
+        vendor: { id: vendor.id },
         invoiceNumber: `S-${i}`,
         invoiceDate: day,
         dueDate: day,
