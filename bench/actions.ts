@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { mapConcurrent } from '../lib/concurrency';
 import { invoiceWorkflowId } from '../workflows/definitions';
-import { percentile, type Rig } from './batch-speed';
+import { percentile, postInvoice, type Rig } from './batch-speed';
 
 /** USD per million actions (Temporal Cloud's list price for the first 5 M a month). */
 export const USD_PER_MILLION_ACTIONS = 50;
@@ -96,18 +96,7 @@ export async function humanPathFigure(rig: Rig, count: number): Promise<HumanPat
     Array.from({ length: count }, (_, i) => i),
     16,
     async (i) => {
-      const { id } = (await timed('intake', () =>
-        call(rig, 'alice', 'POST', '/invoices', {
-          vendor: { id: rig.vendorId },
-          invoiceNumber: `HUMAN-${Date.now()}-${i}`,
-          invoiceDate: '2026-11-01',
-          dueDate: '2026-12-01',
-          currency: 'EUR',
-          net: '100.00',
-          tax: '25.00',
-          gross: '125.00',
-        }),
-      )) as { id: string };
+      const id = await timed('intake', () => postInvoice(rig, rig.vendorId, `HUMAN-${Date.now()}-${i}`, '2026-11-01', '2026-12-01'));
       await timed('register', () => call(rig, 'alice', 'POST', `/invoices/${id}/actions/approve`, {}));
       await timed('review', () => call(rig, 'bob', 'POST', `/invoices/${id}/actions/approve`, {}));
       await timed('approve', () => call(rig, 'carol', 'POST', `/invoices/${id}/actions/approve`, {}));

@@ -144,24 +144,35 @@ async function call(rig: Rig, as: string, method: string, p: string, body?: unkn
   });
 }
 
+/** Registers one EUR 125.00 invoice through the API as alice; returns its id. */
+export async function postInvoice(
+  rig: Rig,
+  vendorId: string,
+  invoiceNumber: string,
+  invoiceDate: string,
+  dueDate = invoiceDate,
+): Promise<string> {
+  const res = await call(rig, 'alice', 'POST', '/invoices', {
+    vendor: { id: vendorId },
+    invoiceNumber,
+    invoiceDate,
+    dueDate,
+    currency: 'EUR',
+    net: '100.00',
+    tax: '25.00',
+    gross: '125.00',
+  });
+  if (res.status !== 201) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
 /** N invoices registered through the API, waiting in `new` with their workflows prepared. */
 export async function intakeInvoices(rig: Rig, count: number, tag: string): Promise<string[]> {
   const ids = await mapConcurrent(
     Array.from({ length: count }, (_, i) => i),
     16,
     async (i) => {
-      const res = await call(rig, 'alice', 'POST', '/invoices', {
-        vendor: { id: rig.vendorId },
-        invoiceNumber: `${tag}-${i}`,
-        invoiceDate: '2026-11-01',
-        dueDate: '2026-12-01',
-        currency: 'EUR',
-        net: '100.00',
-        tax: '25.00',
-        gross: '125.00',
-      });
-      if (res.status !== 201) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { id: string }).id;
+      return postInvoice(rig, rig.vendorId, `${tag}-${i}`, '2026-11-01', '2026-12-01');
     },
   );
   // Wait until every workflow has opened its clerk task (walking the whole queue).
@@ -253,18 +264,7 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
     16,
     async (i) => {
       const day = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
-      const res = await call(rig, 'alice', 'POST', '/invoices', {
-        vendor: { id: vendor.id },
-        invoiceNumber: `T-${i}`,
-        invoiceDate: day,
-        dueDate: day,
-        currency: 'EUR',
-        net: '100.00',
-        tax: '25.00',
-        gross: '125.00',
-      });
-      if (res.status !== 201) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { id: string }).id;
+      return postInvoice(rig, vendor.id, `T-${i}`, day);
     },
   );
   for (;;) {

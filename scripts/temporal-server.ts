@@ -67,7 +67,7 @@ function forEachLine(stream: Readable, onLine: (line: string) => void): void {
 }
 
 /** The last `size` lines seen, for error messages. */
-function lineTail(size: number): { push(line: string): void; text(): string } {
+export function lineTail(size: number): { push(line: string): void; text(): string } {
   const lines: string[] = [];
   return {
     push: (line) => {
