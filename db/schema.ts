@@ -361,6 +361,8 @@ export const taskUsers = pgTable(
     // Open queue: my open assignments in order. Done queue: what I acted on, in order.
     index('task_users_queue_idx').on(t.userId, t.relation, t.state, t.openedAt, t.taskId),
     index('task_users_history_idx').on(t.userId, t.relation, t.openedAt, t.taskId),
+    // recordState replaces a task's rows by task id; without this every projection scanned the table.
+    index('task_users_task_idx').on(t.taskId),
   ],
 );
 

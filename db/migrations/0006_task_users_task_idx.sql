@@ -1,0 +1,1 @@
+CREATE INDEX "task_users_task_idx" ON "task_users" USING btree ("task_id");
