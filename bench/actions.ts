@@ -2,7 +2,7 @@
  * Billable Temporal actions per invoice, counted from real histories the way Temporal Cloud
  * counts them, and the human path's round trips.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { mapConcurrent } from '../lib/concurrency';
 import { invoiceWorkflowId } from '../workflows/definitions';
 import { percentile, postInvoice, type Rig } from './batch-speed';
@@ -22,12 +22,10 @@ export interface ActionCount {
   total: number;
 }
 
-/**
- * Counts one workflow's billable actions across its runs. Updates refused by a validator never
- * reach history and queries are not in it; the API sends neither on these paths.
- */
-export async function countActions(client: Client, workflowId: string): Promise<ActionCount> {
-  const c: ActionCount = {
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+export function emptyActionCount(): ActionCount {
+  return {
     starts: 0,
     signals: 0,
     updates: 0,
@@ -38,28 +36,42 @@ export async function countActions(client: Client, workflowId: string): Promise<
     continueAsNew: 0,
     total: 0,
   };
+}
+
+/**
+ * Adds one run's billable actions to `c` (and its total); returns the run it continued as, if any.
+ * Updates refused by a validator never reach history and queries are not in it; the API sends
+ * neither on the measured paths.
+ */
+export function addHistoryActions(c: ActionCount, events: HistoryEvent[]): string | undefined {
+  let next: string | undefined;
+  for (const e of events) {
+    if (e.workflowExecutionStartedEventAttributes && !e.workflowExecutionStartedEventAttributes.continuedExecutionRunId) c.starts += 1;
+    if (e.workflowExecutionSignaledEventAttributes) c.signals += 1;
+    if (e.workflowExecutionUpdateAcceptedEventAttributes) c.updates += 1;
+    if (e.activityTaskScheduledEventAttributes) c.activities += 1;
+    const attempt = e.activityTaskStartedEventAttributes?.attempt ?? 1;
+    if (attempt > 1) c.activityRetries += attempt - 1;
+    if (e.timerStartedEventAttributes) c.timers += 1;
+    if (e.upsertWorkflowSearchAttributesEventAttributes) c.searchAttributeUpserts += 1;
+    if (e.workflowExecutionContinuedAsNewEventAttributes) {
+      c.continueAsNew += 1;
+      next = e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? undefined;
+    }
+  }
+  c.total = c.starts + c.signals + c.updates + c.activities + c.activityRetries + c.timers + c.searchAttributeUpserts + c.continueAsNew;
+  return next;
+}
+
+/** One workflow's billable actions across all its runs, read from the server's histories. */
+export async function countActions(client: Client, workflowId: string): Promise<ActionCount> {
+  const c = emptyActionCount();
   let runId: string | undefined =
     (await client.workflow.getHandle(workflowId).describe()).raw.workflowExecutionInfo?.firstRunId ?? undefined;
   while (runId) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    let next: string | undefined;
-    for (const e of history.events ?? []) {
-      if (e.workflowExecutionStartedEventAttributes && !e.workflowExecutionStartedEventAttributes.continuedExecutionRunId) c.starts += 1;
-      if (e.workflowExecutionSignaledEventAttributes) c.signals += 1;
-      if (e.workflowExecutionUpdateAcceptedEventAttributes) c.updates += 1;
-      if (e.activityTaskScheduledEventAttributes) c.activities += 1;
-      if (e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1)
-        c.activityRetries += e.activityTaskStartedEventAttributes.attempt! - 1;
-      if (e.timerStartedEventAttributes) c.timers += 1;
-      if (e.upsertWorkflowSearchAttributesEventAttributes) c.searchAttributeUpserts += 1;
-      if (e.workflowExecutionContinuedAsNewEventAttributes) {
-        c.continueAsNew += 1;
-        next = e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? undefined;
-      }
-    }
-    runId = next;
+    runId = addHistoryActions(c, history.events ?? []);
   }
-  c.total = c.starts + c.signals + c.updates + c.activities + c.activityRetries + c.timers + c.searchAttributeUpserts + c.continueAsNew;
   return c;
 }
 

@@ -12,11 +12,11 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { BATCH_CONCURRENCY } from '../api/batch-service';
 import { connectDatabase } from '../db/client';
 import { seedCompany } from '../db/seed';
-import { agreements, journalEntries, settings, vendors } from '../db/schema';
+import { agreements, journalEntries, settings, tasks, vendors } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { freePort, startTemporalDevServer } from '../scripts/temporal-server';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 
 export interface LatencyFigure {
   name: string;
@@ -51,6 +51,10 @@ export interface Rig {
   /** The invoice worker's process, for its resident memory. */
   workerPid: number;
   database: ReturnType<typeof connectDatabase>;
+  /** The scratch database's URL, for bulk seeding. */
+  databaseUrl: string;
+  /** The environment the worker and API processes run with (for more processes on the same settings). */
+  processEnv: NodeJS.ProcessEnv;
   companyId: string;
   codingTemplateId: string;
   users: Record<string, string>;
@@ -123,6 +127,8 @@ export async function startRig(): Promise<Rig> {
   return {
     client,
     database,
+    databaseUrl: scratch.url,
+    processEnv: env,
     companyId: company.companyId,
     codingTemplateId: company.codingTemplateId,
     users: company.users,
@@ -171,25 +177,26 @@ export async function intakeInvoices(rig: Rig, count: number, tag: string): Prom
   const ids = await mapConcurrent(
     Array.from({ length: count }, (_, i) => i),
     16,
-    async (i) => {
-      return postInvoice(rig, rig.vendorId, `${tag}-${i}`, '2026-11-01', '2026-12-01');
-    },
+    (i) => postInvoice(rig, rig.vendorId, `${tag}-${i}`, '2026-11-01', '2026-12-01'),
   );
-  // Wait until every workflow has opened its clerk task (walking the whole queue).
-  const wanted = new Set(ids);
-  for (;;) {
-    let seen = 0;
-    let cursor: string | null = null;
-    do {
-      const res = await call(rig, 'alice', 'GET', `/work-queue?limit=200${cursor ? `&cursor=${cursor}` : ''}`);
-      const body = (await res.json()) as { items: { invoiceId: string }[]; nextCursor: string | null };
-      seen += body.items.filter((i) => wanted.has(i.invoiceId)).length;
-      cursor = body.nextCursor;
-    } while (cursor);
-    if (seen >= ids.length) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitForClerkTasks(rig, ids);
   return ids;
+}
+
+/** Waits until every invoice's workflow has opened its clerk task (read from the task table). */
+async function waitForClerkTasks(rig: Rig, ids: string[]): Promise<void> {
+  for (;;) {
+    let open = 0;
+    for (let i = 0; i < ids.length; i += 5000) {
+      const [row] = await rig.database.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(tasks)
+        .where(and(inArray(tasks.invoiceId, ids.slice(i, i + 5000)), eq(tasks.stage, 'new'), eq(tasks.state, 'open')));
+      open += row!.n;
+    }
+    if (open >= ids.length) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 export async function batchApproveFigure(rig: Rig, count: number): Promise<LatencyFigure> {
@@ -286,25 +293,29 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
 }
 
 /** The trivial baseline: N workflows of one no-op activity, started 16 at a time, to completion. */
-export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<ThroughputFigure> {
+export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<ThroughputFigure & { sampleWorkflowId: string }> {
+  const prefix = `bench-trivial-${Date.now()}`;
   const started = performance.now();
   await mapConcurrent(
     Array.from({ length: count }, (_, i) => i),
     16,
     async (i) => {
-      const handle = await rig.client.workflow.start('trivialWorkflow', {
-        workflowId: `bench-trivial-${Date.now()}-${i}`,
-        taskQueue: 'bench-baseline',
-      });
+      const handle = await rig.client.workflow.start('trivialWorkflow', { workflowId: `${prefix}-${i}`, taskQueue: 'bench-baseline' });
       await handle.result();
     },
   );
   const wall = performance.now() - started;
-  return { name: 'trivial workflow (one no-op activity)', count, wallSeconds: wall / 1000, perSecond: count / (wall / 1000) };
+  return {
+    name: 'trivial workflow (one no-op activity)',
+    count,
+    wallSeconds: wall / 1000,
+    perSecond: count / (wall / 1000),
+    sampleWorkflowId: `${prefix}-0`,
+  };
 }
 
 /** Starts `node --import tsx <entry>` from the project root; stop() ends it with SIGTERM. */
-function spawnProcess(entry: string, env: NodeJS.ProcessEnv): { pid: number; stop: () => Promise<void> } {
+export function spawnProcess(entry: string, env: NodeJS.ProcessEnv): { pid: number; stop: () => Promise<void> } {
   const root = path.resolve(__dirname, '..');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     cwd: root,

@@ -1,20 +1,15 @@
 /**
  * List speed with 100,000 invoices: `GET /api/v1/work-queue` and `GET /api/v1/invoices`, 50
- * concurrent connections, no pipelining, against the real API and Postgres, beside an Express
- * hello-world route on the same process settings as the baseline. Rows are seeded in bulk with
- * SQL, not through the workflow.
+ * concurrent connections, no pipelining, against the rig's API process and Postgres, beside an
+ * Express hello-world process on the same settings as the baseline. The load generator
+ * (autocannon) runs in the bench process. Rows are seeded in bulk with SQL, not through the
+ * workflow, for a company of their own so the other figures' queues stay small.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
 import autocannon from 'autocannon';
-import express from 'express';
 import postgres from 'postgres';
-import { createApp } from '../api/app';
-import { connectDatabase } from '../db/client';
 import { seedCompany } from '../db/seed';
-import { createLogger } from '../lib/logger';
-import { createScratchDatabase } from '../scripts/scratch-database';
+import { freePort } from '../scripts/temporal-server';
+import { spawnProcess, type Rig } from './batch-speed';
 
 export interface HttpFigure {
   name: string;
@@ -25,11 +20,9 @@ export interface HttpFigure {
 }
 
 /** 100,000 invoices with one task each: 1% open for carol and dave, the rest done. */
-async function seedInvoices(url: string, count: number): Promise<{ tokens: Record<string, string> }> {
-  const database = connectDatabase(url, { max: 1 });
-  const company = await seedCompany(database.db, 'bench');
-  await database.close();
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+async function seedInvoices(rig: Rig, count: number): Promise<{ tokens: Record<string, string> }> {
+  const company = await seedCompany(rig.database.db, 'lists');
+  const sql = postgres(rig.databaseUrl, { max: 1, onnotice: () => {} });
   await sql`
     insert into invoices (id, company_id, vendor_id, document_type, invoice_number, invoice_date, due_date, currency,
                           net, tax, gross, stage, workflow_id, created_at)
@@ -38,7 +31,7 @@ async function seedInvoices(url: string, count: number): Promise<{ tokens: Recor
            'B-' || i, date '2026-01-01' + (i % 300), date '2026-02-01' + (i % 300), 'EUR',
            (i % 5000)::numeric, ((i % 5000) / 4)::numeric, ((i % 5000) + (i % 5000) / 4)::numeric,
            case when i % 100 = 0 then 'approval' else 'posted' end,
-           'bench-' || i, now() - make_interval(secs => ${count} - i)
+           'lists-' || i, now() - make_interval(secs => ${count} - i)
     from generate_series(1, ${count}) i`;
   await sql`
     insert into tasks (id, invoice_id, company_id, stage, step, mode, state, assignees, acted_by, opened_at, closed_at)
@@ -75,35 +68,33 @@ async function load(name: string, url: string, token: string | undefined, second
   };
 }
 
-export async function queueSpeedFigures({ invoices = 100_000, seconds = 10 } = {}): Promise<HttpFigure[]> {
-  const db = await createScratchDatabase('invoiceflow_bench');
-  const servers: Server[] = [];
+async function waitUntilAnswering(url: string): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (tries > 300) throw new Error(`${url} did not answer within a minute`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function queueSpeedFigures(rig: Rig, { invoices = 100_000, seconds = 10 } = {}): Promise<HttpFigure[]> {
+  const { tokens } = await seedInvoices(rig, invoices);
+  const port = await freePort();
+  const hello = spawnProcess('bench/hello-server.ts', { ...rig.processEnv, PORT: String(port) });
   try {
-    const { tokens } = await seedInvoices(db.url, invoices);
-    const database = connectDatabase(db.url, { max: 10 });
-    // The list routes never call Temporal; a lazy connection is never opened.
-    const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-    const listen = (app: express.Express) =>
-      new Promise<string>((resolve) => {
-        const s = app.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`));
-        servers.push(s);
-      });
-    const api = await listen(createApp({ database, temporal, logger: createLogger('bench', 'silent') }));
-    const hello = express();
-    hello.get('/hello', (_req, res) => {
-      res.json({ hello: 'world' });
-    });
-    const helloUrl = await listen(hello);
-    const figures = [
-      await load('Express hello world (baseline)', `${helloUrl}/hello`, undefined, seconds),
-      await load(`GET /api/v1/work-queue (${invoices} invoices)`, `${api}/api/v1/work-queue?queue=personal`, tokens.carol, seconds),
-      await load(`GET /api/v1/work-queue?state=done (${invoices} invoices)`, `${api}/api/v1/work-queue?state=done`, tokens.dave, seconds),
-      await load(`GET /api/v1/invoices (${invoices} invoices)`, `${api}/api/v1/invoices`, tokens.erin, seconds),
+    const helloUrl = `http://127.0.0.1:${port}/hello`;
+    await waitUntilAnswering(helloUrl);
+    const api = rig.apiUrl;
+    return [
+      await load('Express hello world (baseline)', helloUrl, undefined, seconds),
+      await load(`GET /api/v1/work-queue (${invoices} invoices)`, `${api}/work-queue?queue=personal`, tokens.carol, seconds),
+      await load(`GET /api/v1/work-queue?state=done (${invoices} invoices)`, `${api}/work-queue?state=done`, tokens.dave, seconds),
+      await load(`GET /api/v1/invoices (${invoices} invoices)`, `${api}/invoices`, tokens.erin, seconds),
     ];
-    await database.close();
-    return figures;
   } finally {
-    for (const s of servers) s.close();
-    await db.stop();
+    await hello.stop();
   }
 }

@@ -6,97 +6,115 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bareUpdatesFigure, batchApproveFigure, startRig, touchlessFigure, trivialWorkflowFigure } from './batch-speed';
 import { invoiceWorkflowId } from '../workflows/definitions';
-import { countActions, humanPathFigure, USD_PER_MILLION_ACTIONS } from './actions';
+import { countActions, humanPathFigure, USD_PER_MILLION_ACTIONS, type ActionCount } from './actions';
 import { queueSpeedFigures } from './queue-speed';
 import { chartSvg, sustainedTouchless, workerMemory } from './sustained';
 import { ublParseFigures } from './ubl-parse';
+
+/** Runs one figure, telling stderr how long it took (the full run takes a while). */
+async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  process.stderr.write(`[bench] ${name}...\n`);
+  const result = await f();
+  process.stderr.write(`[bench] ${name}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  return result;
+}
+
+const ratio = (value: number, baseline: number, digits = 2) => (baseline ? (value / baseline).toFixed(digits) : '-');
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const startedAt = new Date();
 
-  const parse = ublParseFigures(quick ? 1 : 3);
-  out('\n## UBL parsing (parse + validate, no database)\n');
-  out('| document | bytes | lines | documents/s | ms/document |');
-  out('|---|---:|---:|---:|---:|');
-  for (const f of parse) out(`| ${f.name} | ${f.bytes} | ${f.lines} | ${f.docsPerSecond.toFixed(0)} | ${f.msPerDoc.toFixed(3)} |`);
-
-  const lists = await queueSpeedFigures({ invoices: quick ? 20_000 : 100_000, seconds: quick ? 3 : 10 });
-  const baseline = lists[0]!;
-  out('\n## List speed (50 connections, no pipelining)\n');
-  out('| route | requests/s | p50 ms | p99 ms | errors | throughput vs hello world |');
-  out('|---|---:|---:|---:|---:|---:|');
-  for (const f of lists) {
-    out(
-      `| ${f.name} | ${f.requestsPerSecond.toFixed(0)} | ${f.p50ms} | ${f.p99ms} | ${f.errors} | ${(f.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} |`,
-    );
-  }
-
-  const rig = await startRig();
+  const parse = ublParseFigures(quick ? 0.5 : 3);
+  const rig = await step('starting Temporal dev server, Postgres, worker and API', startRig);
+  let lists;
   const batches = [];
+  let trivial;
+  let trivialActions;
   let touchless;
   let human;
   let touchlessActions;
   let sustained;
   let memory;
   try {
+    lists = await step('list speed', () => queueSpeedFigures(rig, { invoices: quick ? 20_000 : 100_000, seconds: quick ? 3 : 10 }));
     const n = quick ? 50 : 300;
-    touchless = { trivial: await trivialWorkflowFigure(rig, n), ours: await touchlessFigure(rig, n) };
-    touchlessActions = await countActions(rig.client, invoiceWorkflowId(touchless.ours.sampleInvoiceId));
-    human = await humanPathFigure(rig, quick ? 32 : 160);
+    trivial = await step('trivial workflows', () => trivialWorkflowFigure(rig, n));
+    trivialActions = await countActions(rig.client, trivial.sampleWorkflowId);
+    touchless = await step('touchless invoices', () => touchlessFigure(rig, n));
+    touchlessActions = await countActions(rig.client, invoiceWorkflowId(touchless.sampleInvoiceId));
+    human = await step('human path', () => humanPathFigure(rig, quick ? 32 : 160));
     // 80% of the burst throughput just measured, held for 60 s (20 s with --quick).
-    sustained = await sustainedTouchless(rig, Math.max(1, Math.floor(touchless.ours.perSecond * 0.8)), quick ? 20 : 60);
-    memory = await workerMemory(rig, quick ? [500] : [1000, 10000]);
-    for (const n of quick ? [100] : [100, 1000]) {
-      const ours = await batchApproveFigure(rig, n);
-      const bare = await bareUpdatesFigure(rig, n);
+    const rate = Math.max(1, Math.floor(touchless.perSecond * 0.8));
+    sustained = await step('sustained touchless load', () => sustainedTouchless(rig, rate, quick ? 20 : 60));
+    for (const count of quick ? [100] : [100, 1000]) {
+      const ours = await step(`batch approve of ${count}`, () => batchApproveFigure(rig, count));
+      const bare = await step(`${count} bare updates`, () => bareUpdatesFigure(rig, count));
       batches.push({ ours, bare });
     }
+    // Last: thousands of open workflows would crowd the worker's cache for the figures above.
+    memory = await step('worker memory', () => workerMemory(rig, quick ? [300] : [1000, 2500, 5000, 10000]));
   } finally {
     await rig.stop();
   }
+
+  out('\n## UBL parsing (parse + validate, no database) vs the bare saxes tokenizer\n');
+  out('| document | bytes | lines | documents/s | ms/document | bare saxes documents/s | vs bare saxes |');
+  out('|---|---:|---:|---:|---:|---:|---:|');
+  for (const f of parse)
+    out(
+      `| ${f.name} | ${f.bytes} | ${f.lines} | ${f.docsPerSecond.toFixed(0)} | ${f.msPerDoc.toFixed(3)} | ${f.bareSaxesDocsPerSecond.toFixed(0)} | ${ratio(f.docsPerSecond, f.bareSaxesDocsPerSecond)} |`,
+    );
+
+  const hello = lists[0]!;
+  out('\n## List speed (API process, 50 connections, no pipelining)\n');
+  out('| route | requests/s | p50 ms | p99 ms | errors | throughput vs hello world |');
+  out('|---|---:|---:|---:|---:|---:|');
+  for (const f of lists) {
+    out(
+      `| ${f.name} | ${f.requestsPerSecond.toFixed(0)} | ${f.p50ms} | ${f.p99ms} | ${f.errors} | ${ratio(f.requestsPerSecond, hello.requestsPerSecond, 3)} |`,
+    );
+  }
+
   out('\n## Touchless agreement invoices vs trivial workflows (same server, 16 at a time)\n');
   out('| run | count | wall s | per second | vs trivial workflow |');
   out('|---|---:|---:|---:|---:|');
-  for (const f of [touchless.trivial, touchless.ours]) {
-    out(
-      `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${(f.perSecond / touchless.trivial.perSecond).toFixed(2)} |`,
-    );
+  for (const f of [trivial, touchless]) {
+    out(`| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${ratio(f.perSecond, trivial.perSecond)} |`);
   }
   out(
-    `\n## Sustained touchless load: ${sustained.ratePerSecond}/s for ${sustained.seconds} s (started ${sustained.started}, finished ${sustained.finished})\n`,
+    `\n## Sustained touchless load: ${sustained.ratePerSecond}/s for ${sustained.seconds} s (started ${sustained.started}, finished ${sustained.finished}; ${ratio(sustained.ratePerSecond, trivial.perSecond)} of the trivial workflow rate)\n`,
   );
-  out('| interval ends at | started | finished | backlog | p50 intake-to-posted ms |');
-  out('|---:|---:|---:|---:|---:|');
-  for (const i of sustained.intervals) out(`| ${i.second} s | ${i.started} | ${i.finished} | ${i.backlog} | ${i.p50ms.toFixed(0)} |`);
-
-  out('\n## Worker resident memory (separate process) with invoices waiting in new\n');
-  out('| open invoices | RSS MiB |');
-  out('|---:|---:|');
-  for (const m of memory) out(`| ${m.openInvoices} | ${m.rssMiB.toFixed(0)} |`);
+  out('| interval ends at | started | finished | finished vs started | backlog | p50 intake-to-posted ms |');
+  out('|---:|---:|---:|---:|---:|---:|');
+  for (const i of sustained.intervals)
+    out(`| ${i.second} s | ${i.started} | ${i.finished} | ${ratio(i.finished, i.started)} | ${i.backlog} | ${i.p50ms.toFixed(0)} |`);
 
   out('\n## Human path: intake, register, review, approve through the API (16 invoices at a time)\n');
-  out(`${human.invoices} invoices in ${human.wallSeconds.toFixed(2)} s: ${human.invoicesPerSecond.toFixed(1)} invoices/s\n`);
+  out(
+    `${human.invoices} invoices in ${human.wallSeconds.toFixed(2)} s: ${human.invoicesPerSecond.toFixed(1)} invoices/s (${ratio(human.invoicesPerSecond, trivial.perSecond)} of the trivial workflow rate)\n`,
+  );
   out('| action | p50 ms | p95 ms | p99 ms | p50 vs bare update p50 |');
   out('|---|---:|---:|---:|---:|');
   const bareP50 = batches[0]?.bare.p50ms ?? 0;
   for (const a of human.actions)
-    out(
-      `| ${a.name} | ${a.p50ms.toFixed(1)} | ${a.p95ms.toFixed(1)} | ${a.p99ms.toFixed(1)} | ${bareP50 ? (a.p50ms / bareP50).toFixed(2) : '-'} |`,
-    );
+    out(`| ${a.name} | ${a.p50ms.toFixed(1)} | ${a.p95ms.toFixed(1)} | ${a.p99ms.toFixed(1)} | ${ratio(a.p50ms, bareP50)} |`);
 
   out('\n## Temporal actions per invoice (from the real histories) and cost\n');
   out(
-    '| path | start | signals | updates | activities | retries | timers | SA upserts | continue-as-new | total | USD per 1,000 invoices |',
+    '| path | start | signals | updates | activities | retries | timers | SA upserts | continue-as-new | total | vs trivial workflow | USD per 1,000 |',
   );
-  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const [name, c] of [
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const actionRows: [string, ActionCount][] = [
+    ['trivial workflow (baseline)', trivialActions],
     ['touchless agreement invoice', touchlessActions],
     ['human path (register, review, approve)', human.actionsPerInvoice],
-  ] as const) {
+  ];
+  for (const [name, c] of actionRows) {
     out(
-      `| ${name} | ${c.starts} | ${c.signals} | ${c.updates} | ${c.activities} | ${c.activityRetries} | ${c.timers} | ${c.searchAttributeUpserts} | ${c.continueAsNew} | ${c.total} | ${((c.total * 1000 * USD_PER_MILLION_ACTIONS) / 1_000_000).toFixed(3)} |`,
+      `| ${name} | ${c.starts} | ${c.signals} | ${c.updates} | ${c.activities} | ${c.activityRetries} | ${c.timers} | ${c.searchAttributeUpserts} | ${c.continueAsNew} | ${c.total} | ${ratio(c.total, trivialActions.total, 1)} | ${((c.total * 1000 * USD_PER_MILLION_ACTIONS) / 1_000_000).toFixed(3)} |`,
     );
   }
 
@@ -106,17 +124,31 @@ async function main(): Promise<void> {
   for (const { ours, bare } of batches) {
     for (const f of [bare, ours]) {
       out(
-        `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${f.p50ms.toFixed(1)} | ${f.p95ms.toFixed(1)} | ${f.p99ms.toFixed(1)} | ${(f.wallSeconds / bare.wallSeconds).toFixed(2)} |`,
+        `| ${f.name} | ${f.count} | ${f.wallSeconds.toFixed(2)} | ${f.perSecond.toFixed(1)} | ${f.p50ms.toFixed(1)} | ${f.p95ms.toFixed(1)} | ${f.p99ms.toFixed(1)} | ${ratio(f.wallSeconds, bare.wallSeconds)} |`,
       );
     }
   }
+
+  out('\n## Worker resident memory (its own process) with invoices waiting in new\n');
+  out('| open invoices | RSS MiB | vs idle | KiB per open invoice over idle | step s |');
+  out('|---:|---:|---:|---:|---:|');
+  const idle = memory[0]!.rssMiB;
+  for (const m of memory)
+    out(
+      `| ${m.openInvoices} | ${m.rssMiB.toFixed(0)} | ${ratio(m.rssMiB, idle)} | ${m.openInvoices ? (((m.rssMiB - idle) * 1024) / m.openInvoices).toFixed(1) : '-'} | ${m.stepSeconds.toFixed(1)} |`,
+    );
+  out(`\nbench ran ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s`);
 
   const dir = path.join(__dirname, 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(
     file,
-    JSON.stringify({ startedAt, quick, parse, lists, touchless, touchlessActions, human, sustained, memory, batches }, null, 2),
+    JSON.stringify(
+      { startedAt, quick, parse, lists, trivial, trivialActions, touchless, touchlessActions, human, sustained, memory, batches },
+      null,
+      2,
+    ),
   );
   const chart = file.replace(/\.json$/, '.svg');
   await writeFile(chart, chartSvg(sustained));

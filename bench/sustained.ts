@@ -97,14 +97,23 @@ export async function sustainedTouchless(rig: Rig, rate: number, seconds: number
   return { ratePerSecond: rate, seconds, started: startedAt.size, finished: finishedAt.size, intervals };
 }
 
-/** The invoice worker's resident memory with `count` more invoices waiting in `new`. */
-export async function workerMemory(rig: Rig, counts: number[]): Promise<{ openInvoices: number; rssMiB: number }[]> {
-  const figures = [{ openInvoices: 0, rssMiB: await residentMiB(rig.workerPid) }];
+export interface MemoryFigure {
+  openInvoices: number;
+  rssMiB: number;
+  /** Seconds the step took to register its invoices and see their clerk tasks open. */
+  stepSeconds: number;
+}
+
+/** The invoice worker's resident memory with `count` invoices waiting in `new` (their clerk tasks open). */
+export async function workerMemory(rig: Rig, counts: number[]): Promise<MemoryFigure[]> {
+  const figures: MemoryFigure[] = [{ openInvoices: 0, rssMiB: await residentMiB(rig.workerPid), stepSeconds: 0 }];
   let open = 0;
   for (const target of counts) {
+    const t = performance.now();
     await intakeInvoices(rig, target - open, `MEM${target}-${Date.now()}`);
     open = target;
-    figures.push({ openInvoices: open, rssMiB: await residentMiB(rig.workerPid) });
+    figures.push({ openInvoices: open, rssMiB: await residentMiB(rig.workerPid), stepSeconds: (performance.now() - t) / 1000 });
+    process.stderr.write(`[bench] ${open} invoices waiting: worker ${figures.at(-1)!.rssMiB.toFixed(0)} MiB\n`);
   }
   return figures;
 }
