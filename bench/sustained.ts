@@ -98,22 +98,33 @@ export async function sustainedTouchless(rig: Rig, rate: number, seconds: number
 }
 
 export interface MemoryFigure {
+  /** Invoice workflows running on the server (Temporal's count), those of earlier figures included. */
   openInvoices: number;
   rssMiB: number;
   /** Seconds the step took to register its invoices and see their clerk tasks open. */
   stepSeconds: number;
 }
 
-/** The invoice worker's resident memory with `count` invoices waiting in `new` (their clerk tasks open). */
-export async function workerMemory(rig: Rig, counts: number[]): Promise<MemoryFigure[]> {
-  const figures: MemoryFigure[] = [{ openInvoices: 0, rssMiB: await residentMiB(rig.workerPid), stepSeconds: 0 }];
-  let open = 0;
-  for (const target of counts) {
+const openInvoiceWorkflows = async (rig: Rig) =>
+  Number((await rig.client.workflow.count('WorkflowType = "invoiceWorkflow" AND ExecutionStatus = "Running"')).count);
+
+/**
+ * The invoice worker's resident memory with `targets` open invoice workflows in all: each step
+ * registers invoices until that many run, waits until their clerk tasks are open, then reads VmRSS.
+ */
+export async function workerMemory(rig: Rig, targets: number[]): Promise<MemoryFigure[]> {
+  const figures: MemoryFigure[] = [];
+  for (const target of targets) {
     const t = performance.now();
-    await intakeInvoices(rig, target - open, `MEM${target}-${Date.now()}`);
-    open = target;
-    figures.push({ openInvoices: open, rssMiB: await residentMiB(rig.workerPid), stepSeconds: (performance.now() - t) / 1000 });
-    process.stderr.write(`[bench] ${open} invoices waiting: worker ${figures.at(-1)!.rssMiB.toFixed(0)} MiB\n`);
+    const open = await openInvoiceWorkflows(rig);
+    if (target > open) await intakeInvoices(rig, target - open, `MEM${target}-${Date.now()}`);
+    const figure = {
+      openInvoices: await openInvoiceWorkflows(rig),
+      rssMiB: await residentMiB(rig.workerPid),
+      stepSeconds: (performance.now() - t) / 1000,
+    };
+    figures.push(figure);
+    process.stderr.write(`[bench] ${figure.openInvoices} open invoice workflows: worker ${figure.rssMiB.toFixed(0)} MiB\n`);
   }
   return figures;
 }
