@@ -117,13 +117,7 @@ export async function startRig(): Promise<Rig> {
   stops.unshift(() => connection.close());
   const client = new Client({ connection });
   const apiBase = `http://127.0.0.1:${port}`;
-  for (let ready = false; !ready;) {
-    ready = await fetch(`${apiBase}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (!ready) await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitUntilAnswering(`${apiBase}/readyz`);
   return {
     client,
     database,
@@ -333,6 +327,19 @@ export function spawnProcess(entry: string, env: NodeJS.ProcessEnv): { pid: numb
       clearTimeout(timer);
     },
   };
+}
+
+/** Polls `url` until it answers 2xx; gives up after a minute (a process that failed to start). */
+export async function waitUntilAnswering(url: string): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (tries > 300) throw new Error(`${url} did not answer within a minute`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Resident memory of a process in MiB, from /proc. */

@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { seedCompany } from '../db/seed';
 import { freePort } from '../scripts/temporal-server';
-import { spawnProcess, type Rig } from './batch-speed';
+import { spawnProcess, waitUntilAnswering, type Rig } from './batch-speed';
 
 export interface HttpFigure {
   name: string;
@@ -66,18 +66,6 @@ async function load(name: string, url: string, token: string | undefined, second
     p99ms: result.latency.p99,
     errors: result.errors + result.non2xx,
   };
-}
-
-async function waitUntilAnswering(url: string): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (tries > 300) throw new Error(`${url} did not answer within a minute`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 export async function queueSpeedFigures(rig: Rig, { invoices = 100_000, seconds = 10 } = {}): Promise<HttpFigure[]> {
