@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { RequestHandler, Response } from 'express';
 import type { Db } from '../db/client';
-import { users } from '../db/schema';
+import { agreements, flowTemplates, users, vendors } from '../db/schema';
 import { hashToken } from '../lib/tokens';
 import { ApiError } from './errors';
 
@@ -40,4 +40,30 @@ export function requireAdmin(res: Response): CurrentUser {
   const user = currentUser(res);
   if (!user.roles.includes('admin')) throw new ApiError(403, 'forbidden', 'This needs the admin role');
   return user;
+}
+
+/** Whether a path parameter can be a row id at all (anything else is answered as not found). */
+export function isUuid(id: string): boolean {
+  return /^[0-9a-f-]{36}$/i.test(id);
+}
+
+type CompanyTable = typeof agreements | typeof flowTemplates | typeof vendors;
+
+/** The row of `table` with this id in the caller's company, or a 404 naming `noun`. */
+export async function findOwned<T extends CompanyTable>(
+  db: Db,
+  table: T,
+  companyId: string,
+  id: string,
+  noun: string,
+): Promise<T['$inferSelect']> {
+  if (!isUuid(id)) throw ApiError.notFound(noun);
+  // drizzle's select() cannot take a union of tables; each of them has `id` and `company_id`.
+  const t = table as typeof vendors;
+  const [row] = await db
+    .select()
+    .from(t)
+    .where(and(eq(t.id, id), eq(t.companyId, companyId)));
+  if (!row) throw ApiError.notFound(noun);
+  return row as T['$inferSelect'];
 }

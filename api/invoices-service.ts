@@ -44,7 +44,7 @@ import {
   type InvoiceWorkflowInput,
   type Refusal,
 } from '../workflows/definitions';
-import { canSee, type CurrentUser } from './auth';
+import { canSee, isUuid, type CurrentUser } from './auth';
 import { ApiError } from './errors';
 import type { InvoiceIntakeInput } from './schemas';
 
@@ -319,7 +319,7 @@ async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput): Promise
 
 /** The invoice row, or a 404 when it does not exist or the user may not see it. */
 export async function visibleInvoice(db: Db, user: CurrentUser, id: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw ApiError.notFound('invoice');
+  if (!isUuid(id)) throw ApiError.notFound('invoice');
   const [invoice] = await db.select().from(invoices).where(eq(invoices.id, id));
   if (!invoice) throw ApiError.notFound('invoice');
   if (canSee(user, invoice)) return invoice;

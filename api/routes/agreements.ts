@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { audit } from '../../activities';
 import type { Db, Tx } from '../../db/client';
 import { agreementMatches, agreements, codingTemplates, flowTemplates, users, vendors } from '../../db/schema';
-import { currentUser, requireAdmin, type CurrentUser } from '../auth';
+import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
 import { AgreementBody } from '../schemas';
 
@@ -21,7 +21,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
   });
 
   router.get('/agreements/:id', async (req, res) => {
-    res.json(view(await find(db, currentUser(res), req.params.id)));
+    res.json(view(await findOwned(db, agreements, currentUser(res).companyId, req.params.id, 'agreement')));
   });
 
   router.post('/agreements', async (req, res) => {
@@ -47,7 +47,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
 
   router.put('/agreements/:id', async (req, res) => {
     const user = requireAdmin(res);
-    const existing = await find(db, user, req.params.id);
+    const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
     const body = parseOr422(AgreementBody, req.body, 'agreement');
     const updated = await db.transaction(async (tx) => {
       await checkReferences(tx, user, body);
@@ -66,7 +66,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
 
   router.delete('/agreements/:id', async (req, res) => {
     const user = requireAdmin(res);
-    const existing = await find(db, user, req.params.id);
+    const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
     await db.transaction(async (tx) => {
       const [used] = await tx
         .select({ id: agreementMatches.invoiceId })
@@ -88,7 +88,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
 
   router.post('/agreements/:id/reset-cumulative', async (req, res) => {
     const user = requireAdmin(res);
-    const existing = await find(db, user, req.params.id);
+    const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
     const updated = await db.transaction(async (tx) => {
       const [row] = await tx
         .update(agreements)
@@ -144,16 +144,6 @@ function view(a: typeof agreements.$inferSelect) {
     flowTemplateId: a.flowTemplateId,
     stage: a.stage,
   };
-}
-
-async function find(db: Db, user: CurrentUser, id: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw ApiError.notFound('agreement');
-  const [row] = await db
-    .select()
-    .from(agreements)
-    .where(and(eq(agreements.id, id), eq(agreements.companyId, user.companyId)));
-  if (!row) throw ApiError.notFound('agreement');
-  return row;
 }
 
 /** Every id must be of the caller's company; the coding template must code tax; the stage must be in the flow. */

@@ -2,7 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { Router } from 'express';
 import type { Db } from '../../db/client';
 import { codingTemplates, flowTemplates, settings, vendors } from '../../db/schema';
-import { currentUser, requireAdmin } from '../auth';
+import { currentUser, findOwned, requireAdmin } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
 import { SettingsPatchBody, VendorPatchBody } from '../schemas';
 
@@ -18,12 +18,12 @@ export function companyRouter({ db }: { db: Db }): Router {
 
   router.get('/vendors/:id', async (req, res) => {
     const user = currentUser(res);
-    res.json(vendorView(await findVendor(db, user.companyId, req.params.id)));
+    res.json(vendorView(await findOwned(db, vendors, user.companyId, req.params.id, 'vendor')));
   });
 
   router.patch('/vendors/:id', async (req, res) => {
     const user = requireAdmin(res);
-    const vendor = await findVendor(db, user.companyId, req.params.id);
+    const vendor = await findOwned(db, vendors, user.companyId, req.params.id, 'vendor');
     const body = parseOr422(VendorPatchBody, req.body, 'vendor');
     if (body.flowTemplateId) await mustExist(db, flowTemplates, user.companyId, body.flowTemplateId, 'flowTemplateId');
     if (body.codingTemplateId) await mustExist(db, codingTemplates, user.companyId, body.codingTemplateId, 'codingTemplateId');
@@ -72,16 +72,6 @@ async function currentSettings(db: Db, companyId: string) {
   await db.insert(settings).values({ companyId }).onConflictDoNothing();
   const [row] = await db.select().from(settings).where(eq(settings.companyId, companyId));
   return row!;
-}
-
-async function findVendor(db: Db, companyId: string, id: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw ApiError.notFound('vendor');
-  const [row] = await db
-    .select()
-    .from(vendors)
-    .where(and(eq(vendors.id, id), eq(vendors.companyId, companyId)));
-  if (!row) throw ApiError.notFound('vendor');
-  return row;
 }
 
 async function mustExist(db: Db, table: typeof flowTemplates | typeof codingTemplates, companyId: string, id: string, field: string) {

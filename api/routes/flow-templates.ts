@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { Router } from 'express';
 import type { Db } from '../../db/client';
 import { approvalLimits, flowTemplates, users, vendors } from '../../db/schema';
 import { resolveAssignees, type FlowStepDefinition } from '../../domain/flow';
-import { currentUser, requireAdmin, type CurrentUser } from '../auth';
+import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
 import { FlowTemplateBody } from '../schemas';
 
@@ -18,7 +18,7 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
   });
 
   router.get('/flow-templates/:id', async (req, res) => {
-    res.json(view(await find(db, currentUser(res), req.params.id)));
+    res.json(view(await findOwned(db, flowTemplates, currentUser(res).companyId, req.params.id, 'flow template')));
   });
 
   router.post('/flow-templates', async (req, res) => {
@@ -40,7 +40,7 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
 
   router.put('/flow-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
-    const existing = await find(db, user, req.params.id);
+    const existing = await findOwned(db, flowTemplates, user.companyId, req.params.id, 'flow template');
     const body = parseOr422(FlowTemplateBody, req.body, 'flow template');
     await assertApprovable(db, user, body.steps);
     const updated = await db.transaction(async (tx) => {
@@ -57,7 +57,7 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
 
   router.delete('/flow-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
-    const existing = await find(db, user, req.params.id);
+    const existing = await findOwned(db, flowTemplates, user.companyId, req.params.id, 'flow template');
     const [used] = await db.select({ id: vendors.id }).from(vendors).where(eq(vendors.flowTemplateId, existing.id)).limit(1);
     if (used) throw new ApiError(409, 'in_use', 'Vendors still use this flow template; give them another one first');
     await db.delete(flowTemplates).where(eq(flowTemplates.id, existing.id));
@@ -69,16 +69,6 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
 
 function view(t: typeof flowTemplates.$inferSelect) {
   return { id: t.id, name: t.name, isDefault: t.isDefault, steps: t.steps };
-}
-
-async function find(db: Db, user: CurrentUser, id: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw ApiError.notFound('flow template');
-  const [row] = await db
-    .select()
-    .from(flowTemplates)
-    .where(and(eq(flowTemplates.id, id), eq(flowTemplates.companyId, user.companyId)));
-  if (!row) throw ApiError.notFound('flow template');
-  return row;
 }
 
 /** Refuses a template with an approval step that nobody active with an approval limit could act on. */
