@@ -42,6 +42,28 @@ export default tseslint.config(
     },
   },
   {
+    // Issue 11: amounts are decimal strings and bigint minor units (domain/money.ts), never floats.
+    files: ['domain/**/*.ts', 'api/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          // Number(x), new Number(x), and Number passed as a function (xs.map(Number)).
+          "CallExpression[callee.type='Identifier'][callee.name='Number']",
+          "NewExpression[callee.type='Identifier'][callee.name='Number']",
+          "CallExpression > Identifier.arguments[name='Number']",
+          // parseFloat and Number.parseFloat, called or passed; unary plus, the same conversion in disguise.
+          "Identifier[name='parseFloat']",
+          "UnaryExpression[operator='+'][argument.type!='Literal']",
+        ].map((selector) => ({
+          selector,
+          message:
+            'No floats in the money path: amounts are decimal strings and bigint (domain/money.ts: money, compareDecimal, scaledDecimal). For a count that is not an amount, use Number.parseInt or disable with a reason.',
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node, sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -1,5 +1,5 @@
 /** Agreement (contract) invoices: which definition an incoming invoice matches, and why not. */
-import { lessThanOrEqual, money } from './money';
+import { compareDecimal, reachedShare, scaledDecimal } from './money';
 
 export interface AgreementDefinition {
   id: string;
@@ -71,9 +71,23 @@ export function matchAgreement(
       if (miss.criterion !== 'vendor') nearMisses.push({ agreementId: d.id, ...miss });
     } else complete.push(d);
   }
-  const width = (d: AgreementDefinition) => Number(d.amountTo) - Number(d.amountFrom);
-  complete.sort((a, b) => specificity(b) - specificity(a) || width(a) - width(b) || a.id.localeCompare(b.id));
+  complete.sort((a, b) => specificity(b) - specificity(a) || compareWidth(a, b) || a.id.localeCompare(b.id));
   return { ...(complete[0] ? { match: complete[0] } : {}), nearMisses };
+}
+
+/** The narrower amount range first, compared exactly. */
+function compareWidth(a: AgreementDefinition, b: AgreementDefinition): number {
+  const width = (d: AgreementDefinition) => scaledDecimal(d.amountTo) - scaledDecimal(d.amountFrom);
+  const difference = width(a) - width(b);
+  return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+}
+
+const NEAR_CAP_PERCENT = 90n;
+
+/** Whether an agreement's cumulative total has reached 90 % of its cap, exactly; false without a positive cap. */
+export function nearCap(cumulativeTotal: string, cumulativeCap: string | null): boolean {
+  if (cumulativeCap === null || compareDecimal(cumulativeCap, '0') <= 0) return false;
+  return reachedShare(cumulativeTotal, cumulativeCap, NEAR_CAP_PERCENT);
 }
 
 function firstMiss(
@@ -91,13 +105,13 @@ function firstMiss(
   if (d.invoiceNumber && d.invoiceNumber !== inv.invoiceNumber) {
     return { criterion: 'invoice_number', message: `the invoice number is not ${d.invoiceNumber}` };
   }
-  const gross = money(inv.gross, inv.currency);
-  if (!lessThanOrEqual(money(d.amountFrom, inv.currency), gross) || !lessThanOrEqual(gross, money(d.amountTo, inv.currency))) {
+  // Exact decimals, not money in the invoice currency: an agreement with cents still matches a JPY invoice.
+  if (compareDecimal(d.amountFrom, inv.gross) > 0 || compareDecimal(inv.gross, d.amountTo) > 0) {
     return { criterion: 'amount', message: `the gross ${inv.gross} is outside ${d.amountFrom} to ${d.amountTo}` };
   }
   const close = dates.find((date) => daysBetween(date, inv.invoiceDate) < d.days);
   if (close) return { criterion: 'days', message: `an invoice dated ${close} matched less than ${d.days} days from ${inv.invoiceDate}` };
-  if (d.cumulativeCap !== null && !lessThanOrEqual(money(d.cumulativeTotal, inv.currency), money(d.cumulativeCap, inv.currency))) {
+  if (d.cumulativeCap !== null && compareDecimal(d.cumulativeTotal, d.cumulativeCap) > 0) {
     return { criterion: 'cap', message: `the cumulative total ${d.cumulativeTotal} has passed the cap ${d.cumulativeCap}` };
   }
   return undefined;

@@ -1,5 +1,5 @@
 /** Coding templates: percentages of the net amount plus a tax coding, split exactly. */
-import { format, money, percentRatio, split, isZero, MoneyError } from './money';
+import { format, formatPercentRatio, money, percentRatio, split, isZero, MoneyError } from './money';
 
 export type Dimensions = Record<string, string>;
 
@@ -40,7 +40,7 @@ export function codingTemplateProblems(template: CodingTemplate): string[] {
     }
   }
   if (problems.length === 0 && total !== HUNDRED_PERCENT) {
-    problems.push(`row percentages add up to ${Number(total) / 1e6}%, not 100%`);
+    problems.push(`row percentages add up to ${formatPercentRatio(total)}%, not 100%`);
   }
   if (!template.taxAccount) problems.push('a coding template needs a tax account');
   return problems;

@@ -55,5 +55,5 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 /** "30s", "15m", "4h", "3d" (or "250ms") in milliseconds; undefined for anything else. */
 export function durationMs(value: string | undefined): number | undefined {
   const match = value === undefined ? null : /^(\d{1,9})(ms|s|m|h|d)$/.exec(value.trim());
-  return match ? Number(match[1]) * UNIT_MS[match[2]!]! : undefined;
+  return match ? Number.parseInt(match[1]!, 10) * UNIT_MS[match[2]!]! : undefined;
 }

@@ -39,7 +39,12 @@ function currencyOf(code: string): Currency {
 
 /** Number of minor digits of a currency: 2 for EUR, 0 for JPY, 3 for BHD. */
 export function minorDigits(code: string): number {
-  return Number(currencyOf(code).exponent);
+  return exponentOf(currencyOf(code));
+}
+
+function exponentOf(currency: Currency): number {
+  // eslint-disable-next-line no-restricted-syntax -- a currency's exponent is a digit count (0 to 4), not an amount
+  return Number(currency.exponent);
 }
 
 const DECIMAL = /^(-)?(\d{1,15})(?:\.(\d+))?$/;
@@ -53,7 +58,7 @@ export function money(decimal: string, currencyCode: string): Money {
   const match = DECIMAL.exec(decimal.trim());
   if (!match) throw new MoneyError(`"${decimal}" is not a decimal amount`);
   const [, sign, whole, fraction = ''] = match;
-  const digits = Number(currency.exponent);
+  const digits = exponentOf(currency);
   const significant = fraction.replace(/0+$/, '');
   if (significant.length > digits) {
     throw new MoneyError(`"${decimal}" has more than ${digits} decimals for ${currencyCode}`);
@@ -89,6 +94,49 @@ export const plus = add;
 export const minus = subtract;
 export { equal as sameAmount, isNegative, isZero, lessThanOrEqual };
 
+/** Fraction digits that `scaledDecimal` scales every decimal to. */
+const DECIMAL_SCALE = 18;
+
+/**
+ * A decimal string as an integer count of 10^-18, for exact arithmetic between decimals of any
+ * precision and without a currency (limits, thresholds, agreement ranges). Up to 15 integer
+ * digits; more than 18 fraction digits are refused unless they are zeros.
+ */
+export function scaledDecimal(decimal: string): bigint {
+  const match = DECIMAL.exec(decimal.trim());
+  if (!match) throw new MoneyError(`"${decimal}" is not a decimal amount`);
+  const [, sign, whole, fraction = ''] = match;
+  const significant = fraction.replace(/0+$/, '');
+  if (significant.length > DECIMAL_SCALE) throw new MoneyError(`"${decimal}" has more than ${DECIMAL_SCALE} decimals`);
+  const units = BigInt(`${whole}${significant.padEnd(DECIMAL_SCALE, '0')}`);
+  return sign ? -units : units;
+}
+
+/** Whether `scaledDecimal` and `compareDecimal` accept a string. */
+export function isDecimal(value: string): boolean {
+  try {
+    scaledDecimal(value);
+    return true;
+  } catch (e) {
+    if (e instanceof MoneyError) return false;
+    throw e;
+  }
+}
+
+function signOf(n: bigint): -1 | 0 | 1 {
+  return n < 0n ? -1 : n > 0n ? 1 : 0;
+}
+
+/** Compares two decimal strings exactly, whatever their precision ("1000.005" < "1000.01", "1.50" = "1.5"). */
+export function compareDecimal(a: string, b: string): -1 | 0 | 1 {
+  return signOf(scaledDecimal(a) - scaledDecimal(b));
+}
+
+/** Whether `total` has reached `percent` % of `cap`, exactly: total × 100 ≥ cap × percent. */
+export function reachedShare(total: string, cap: string, percent: bigint): boolean {
+  return scaledDecimal(total) * 100n >= scaledDecimal(cap) * percent;
+}
+
 const PERCENT = /^(\d{1,3})(?:\.(\d{1,6}))?$/;
 const PERCENT_SCALE = 6;
 
@@ -98,6 +146,14 @@ export function percentRatio(percent: string): bigint {
   if (!match) throw new MoneyError(`"${percent}" is not a percentage`);
   const [, whole, fraction = ''] = match;
   return BigInt(`${whole}${fraction.padEnd(PERCENT_SCALE, '0')}`);
+}
+
+/** Writes a `percentRatio` back as a decimal without trailing zeros: 99990000n is "99.99". */
+export function formatPercentRatio(ratio: bigint): string {
+  const magnitude = ratio < 0n ? -ratio : ratio;
+  const scale = 10n ** BigInt(PERCENT_SCALE);
+  const fraction = (magnitude % scale).toString().padStart(PERCENT_SCALE, '0').replace(/0+$/, '');
+  return `${ratio < 0n ? '-' : ''}${magnitude / scale}${fraction ? `.${fraction}` : ''}`;
 }
 
 /**
