@@ -4,7 +4,7 @@
  * understands, and one failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { z } from 'zod';
 import { invoices, settings, taskUsers } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
@@ -79,6 +79,7 @@ export async function runBatch(
   const action = ACTION[body.action];
   const payload = body.action === 'exceptions-review' ? { message: body.message } : {};
   const seen = new Set<string>();
+  const openTasks = await openTasksOf(deps, user, invoiceIds);
   const results = await mapConcurrent(invoiceIds, BATCH_CONCURRENCY, async (invoiceId, index) => {
     const started = performance.now();
     let result: BatchResult;
@@ -88,7 +89,16 @@ export async function runBatch(
       seen.add(invoiceId);
       try {
         // The update id makes a retried batch (same Idempotency-Key) apply each invoice once.
-        const r = await performAction(deps, user, invoiceId, action, payload, `batch:${user.id}:${batchId}:${invoiceId}`);
+        // The task the user saw in the queue: if the invoice moved on meanwhile, the action is refused, never applied to the next task.
+        const taskId = openTasks.get(invoiceId);
+        const r = await performAction(
+          deps,
+          user,
+          invoiceId,
+          action,
+          { ...payload, ...(taskId ? { taskId } : {}) },
+          `batch:${user.id}:${batchId}:${invoiceId}`,
+        );
         result = { invoiceId, ok: true, moved: r.moved, stage: r.stage, ...(r.moved ? {} : { reason: r.message }) };
       } catch (err) {
         result = { invoiceId, ok: false, reason: await reasonFor(deps, user, invoiceId, err) };
@@ -100,6 +110,22 @@ export async function runBatch(
   return { batchId, results };
 }
 
+/** The user's open task on each invoice, as the work queue shows it. */
+async function openTasksOf(deps: ServiceDeps, user: CurrentUser, invoiceIds: string[]): Promise<Map<string, string>> {
+  const rows = await deps.db
+    .select({ invoiceId: taskUsers.invoiceId, taskId: taskUsers.taskId })
+    .from(taskUsers)
+    .where(
+      and(
+        eq(taskUsers.userId, user.id),
+        eq(taskUsers.relation, 'assignee'),
+        eq(taskUsers.state, 'open'),
+        inArray(taskUsers.invoiceId, invoiceIds),
+      ),
+    );
+  return new Map(rows.map((r) => [r.invoiceId, r.taskId]));
+}
+
 /** Why an invoice did not move, in a clerk's words. */
 async function reasonFor(deps: ServiceDeps & { log: Logger }, user: CurrentUser, invoiceId: string, err: unknown): Promise<string> {
   if (!(err instanceof ApiError)) {
@@ -107,6 +133,7 @@ async function reasonFor(deps: ServiceDeps & { log: Logger }, user: CurrentUser,
     return 'It could not be processed just now; nothing was changed. Try it again';
   }
   if (err.status === 404) return 'You cannot see this invoice (it does not exist, or it is not yours to see)';
+  if (err.code === 'changed_concurrently') return `Someone else moved this invoice on meanwhile: ${err.message}`;
   if (err.code === 'not_assignee' || err.code === 'no_open_task' || err.code === 'finished') {
     const [mine] = await deps.db
       .select({ taskId: taskUsers.taskId })

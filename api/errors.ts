@@ -4,6 +4,9 @@ import type { Logger } from '../lib/logger';
 
 /** The one error type of the API; the middleware writes it as `{error: {code, message, details}}`. */
 export class ApiError extends Error {
+  /** Extra response headers, such as `Retry-After` on a 503. */
+  headers: Record<string, string> = {};
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -54,6 +57,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
       error = new ApiError(500, 'internal', 'Something went wrong on our side; the request was not applied');
     }
+    res.set(error.headers);
     res.status(error.status).json({ error: { code: error.code, message: error.message, details: error.details } });
   };
 }

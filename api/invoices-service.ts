@@ -37,7 +37,9 @@ import {
   reassignUpdate,
   rejectUpdate,
   resolveExceptionUpdate,
+  refreshUpdate,
   restartUpdate,
+  ROUTING_V2,
   searchAttributes,
   type ActionName,
   type ActionResult,
@@ -198,6 +200,7 @@ export async function createInvoice(
       const workflowInput: InvoiceWorkflowInput = {
         invoiceId: id,
         companyId: user.companyId,
+        routing: ROUTING_V2,
         ...(maxHistoryEvents ? { maxHistoryEvents } : {}),
       };
       await temporal.workflow.start(INVOICE_WORKFLOW_TYPE, {
@@ -210,9 +213,19 @@ export async function createInvoice(
           { key: searchAttributes.InvoiceStage, value: 'new' },
           { key: searchAttributes.CompanyId, value: user.companyId },
           { key: searchAttributes.VendorId, value: vendor.id },
+          { key: searchAttributes.InvoiceNumber, value: input.invoiceNumber },
+          // Temporal's Double, for sorting and filtering in the Web UI only; the amount itself stays a decimal string.
+          // eslint-disable-next-line no-restricted-syntax -- display-only copy of the gross for the Web UI
           { key: searchAttributes.GrossAmount, value: Number(amounts.gross) },
           { key: searchAttributes.DueDate, value: new Date(`${input.dueDate}T00:00:00Z`) },
         ],
+        // What an administrator reads in the Web UI's workflow list and header.
+        staticSummary: `${kind} ${input.invoiceNumber} · ${vendor.name} · ${amounts.gross} ${c}`,
+        staticDetails: [
+          `**${kind}** ${input.invoiceNumber} from **${vendor.name}**`,
+          `Gross ${amounts.gross} ${c} (net ${amounts.net}, tax ${amounts.tax}), dated ${input.invoiceDate}, due ${input.dueDate}`,
+          `Invoice id \`${id}\`, company \`${user.companyId}\`${input.confidential ? ', confidential' : ''}`,
+        ].join('  \n'),
       });
       const response: IntakeResponse = { id, workflowId, stage: 'new' };
       if (req.idempotencyKey) {
@@ -582,6 +595,7 @@ const UPDATES = {
   resolveException: resolveExceptionUpdate,
   restart: restartUpdate,
   reassign: reassignUpdate,
+  refresh: refreshUpdate,
 } as const;
 
 /**
@@ -611,12 +625,15 @@ const REFUSAL_STATUS: Partial<Record<Refusal['code'], number>> = {
   not_admin: 403,
   invalid_payload: 422,
   unknown_user: 422,
+  not_ready: 503,
 };
 
 function actionError(err: unknown, stage: string): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {
     const refusal = (err.cause.details?.[0] ?? { code: 'wrong_stage', message: err.cause.message }) as Refusal;
-    return new ApiError(REFUSAL_STATUS[refusal.code] ?? 409, refusal.code, refusal.message);
+    const error = new ApiError(REFUSAL_STATUS[refusal.code] ?? 409, refusal.code, refusal.message);
+    if (refusal.code === 'not_ready') error.headers = { 'Retry-After': '5' };
+    return error;
   }
   if (err instanceof WorkflowNotFoundError || (err instanceof Error && /workflow execution already completed/i.test(err.message))) {
     return new ApiError(409, 'finished', `The invoice is ${stage}; its workflow takes no more actions`);

@@ -1,12 +1,23 @@
 /** Request and response shapes of the HTTP API, as zod schemas (validation and OpenAPI from one source). */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { format, isCurrency, isNegative, money, MoneyError, sameAmount, sum } from '../domain/money';
+import { ACTION_BODIES } from '../workflows/payloads';
+import { compareDecimal, format, isCurrency, isDecimal, isNegative, isZero, money, MoneyError, sameAmount, sum } from '../domain/money';
 
 extendZodWithOpenApi(z);
 
 const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
 export const Decimal = z.string().regex(DECIMAL, 'must be a decimal string such as "1234.50"').openapi({ example: '1234.50' });
+
+/** Amounts that carry no currency of their own (thresholds, agreement ranges): compared exactly, never as floats. */
+const NonNegativeDecimal = (decimals: number, example: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^\\d{1,15}(\\.\\d{1,${decimals}})?$`),
+      `must be a non-negative decimal with at most ${decimals} decimals, such as "${example}"`,
+    )
+    .openapi({ example });
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -61,6 +72,7 @@ export const InvoiceIntake = z
     const gross = parse(inv.gross, ['gross']);
     if (gross && isNegative(gross))
       issue(['gross'], 'must not be negative; send a credit note as documentType "credit_note" with positive amounts');
+    else if (gross && isZero(gross)) issue(['gross'], 'must be more than zero: an invoice of nothing has nothing to pay or post');
     if (net && tax && gross && !sameAmount(sum([net, tax], inv.currency), gross)) {
       issue(['gross'], `net ${inv.net} plus tax ${inv.tax} is not the gross ${inv.gross}`);
     }
@@ -74,27 +86,17 @@ export const InvoiceIntake = z
 
 export type InvoiceIntakeInput = z.infer<typeof InvoiceIntake>;
 
-export const ApprovalBody = z.strictObject({ comment: z.string().max(2000).optional() }).default({});
-export const RejectBody = z.strictObject({ reason: text(2000) });
-export const DelegateBody = z.strictObject({ to: text(200), comment: z.string().max(2000).optional() });
-export const NotMineBody = z.strictObject({}).default({});
-export const ExceptionsReviewBody = z.strictObject({ message: text(2000) });
-export const ResolveExceptionBody = z.strictObject({ comment: z.string().max(2000).optional() }).default({});
-
-const StageName = z.enum(['new', 'review', 'approval', 'control', 'copy']);
+// Action bodies come from the workflow's payload schemas, so the API and a Temporal signal refuse the same things.
+export const ApprovalBody = ACTION_BODIES.approve;
+export const RejectBody = ACTION_BODIES.reject;
+export const DelegateBody = ACTION_BODIES.delegate;
+export const NotMineBody = ACTION_BODIES.notMine;
+export const ExceptionsReviewBody = ACTION_BODIES.exceptionsReview;
+export const ResolveExceptionBody = ACTION_BODIES.resolveException;
+export const RestartBody = ACTION_BODIES.restart;
+export const ReassignBody = ACTION_BODIES.reassign;
+export const RefreshBody = ACTION_BODIES.refresh;
 const AssigneeList = z.array(text(200)).max(200);
-export const AssigneeSpecBody = z
-  .strictObject({ users: AssigneeList.optional(), groups: AssigneeList.optional(), roles: AssigneeList.optional() })
-  .refine((a) => (a.users?.length ?? 0) + (a.groups?.length ?? 0) + (a.roles?.length ?? 0) > 0, 'name at least one user, group or role');
-export const RestartBody = z.strictObject({ stage: StageName.optional(), reason: z.string().max(2000).optional() }).default({});
-export const ReassignBody = z
-  .strictObject({
-    taskId: text(300).optional(),
-    to: AssigneeSpecBody.optional(),
-    stage: StageName.optional(),
-    reason: z.string().max(2000).optional(),
-  })
-  .refine((r) => r.to !== undefined || r.stage !== undefined, 'give `to` (new assignees) or `stage` (another step), or both');
 
 const DURATION = /^\d{1,9}(ms|s|m|h|d)$/;
 const Duration = z.string().regex(DURATION, 'a duration such as "30s", "4h" or "3d"');
@@ -131,7 +133,7 @@ export const VendorPatchBody = z.strictObject({
 export const SettingsPatchBody = z.strictObject({
   useWorkqueueSend: z.boolean().optional(),
   allowBatchApproveAll: z.boolean().optional(),
-  twoApproverThreshold: Decimal.nullable().optional(),
+  twoApproverThreshold: NonNegativeDecimal(2, '5000.00').nullable().optional(),
   payableAccount: text(20).optional(),
 });
 
@@ -172,10 +174,10 @@ export const AgreementBody = z
     vendorId: z.uuid(),
     referencePattern: text(200).nullable().optional(),
     invoiceNumber: text(100).nullable().optional(),
-    amountFrom: Decimal,
-    amountTo: Decimal,
+    amountFrom: NonNegativeDecimal(3, '100.00'),
+    amountTo: NonNegativeDecimal(3, '500.00'),
     days: z.number().int().min(1).max(3660),
-    cumulativeCap: Decimal.nullable().optional(),
+    cumulativeCap: NonNegativeDecimal(3, '10000.00').nullable().optional(),
     resetPeriod: z.enum(['monthly', 'quarterly', 'yearly']).nullable().optional(),
     codingTemplateId: z.uuid(),
     approvalUserId: text(200).nullable().optional(),
@@ -184,8 +186,10 @@ export const AgreementBody = z
   })
   .superRefine((a, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (Number(a.amountFrom) > Number(a.amountTo)) issue('amountTo', 'must not be below amountFrom');
-    if (Number(a.amountFrom) < 0) issue('amountFrom', 'must not be negative');
+    // A malformed amount already has its own issue; compare only two decimals.
+    if (isDecimal(a.amountFrom) && isDecimal(a.amountTo) && compareDecimal(a.amountFrom, a.amountTo) > 0) {
+      issue('amountTo', 'must not be below amountFrom');
+    }
     if (!a.flowTemplateId && !a.approvalUserId) issue('approvalUserId', 'is required unless a flow template is given');
     if (a.flowTemplateId && !a.stage) issue('stage', 'is required with a flow template: the furthest stage the invoice is sent to');
     if (!a.flowTemplateId && a.stage) issue('stage', 'only applies with a flow template');

@@ -21,6 +21,9 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { FlowStepDefinition } from '../domain/flow';
+import { ROLES, STAGES, STEP_KINDS, TASK_MODES, type Role } from '../domain/stages';
+
+export { ROLES, type Role };
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
@@ -48,9 +51,6 @@ export const partnerships = pgTable(
     check('partnerships_ordered', sql`${t.environmentA} < ${t.environmentB}`),
   ],
 );
-
-export const ROLES = ['clerk', 'reviewer', 'approver', 'admin', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
 
 export const users = pgTable(
   'users',
@@ -159,18 +159,8 @@ export const vendors = pgTable(
   (t) => [uniqueIndex('vendors_vat_idx').on(t.companyId, t.vatNumber), uniqueIndex('vendors_endpoint_idx').on(t.companyId, t.endpointId)],
 );
 
-export const STAGE_VALUES = [
-  'new',
-  'review',
-  'approval',
-  'control',
-  'copy',
-  'payment',
-  'posted',
-  'exceptions_review',
-  'rejected',
-  'cancelled',
-] as const;
+/** The stages, as the routing vocabulary defines them (domain/stages.ts). */
+export const STAGE_VALUES = STAGES;
 
 export const invoices = pgTable(
   'invoices',
@@ -320,7 +310,7 @@ export const tasks = pgTable(
       .references(() => companies.id),
     stage: text('stage', { enum: STAGE_VALUES }).notNull(),
     step: integer('step').notNull(),
-    mode: text('mode', { enum: ['any', 'all'] }).notNull(),
+    mode: text('mode', { enum: TASK_MODES }).notNull(),
     state: text('state', { enum: ['open', 'done'] }).notNull(),
     assignees: text('assignees').array().notNull(),
     actedBy: text('acted_by')
@@ -461,7 +451,7 @@ export const agreements = pgTable(
       .references(() => codingTemplates.id),
     approvalUserId: text('approval_user_id').references(() => users.id),
     flowTemplateId: uuid('flow_template_id').references(() => flowTemplates.id),
-    stage: text('stage', { enum: ['review', 'approval', 'control', 'copy'] }),
+    stage: text('stage', { enum: STEP_KINDS }),
     createdAt: createdAt(),
   },
   (t) => [index('agreements_vendor_idx').on(t.companyId, t.vendorId)],
@@ -484,4 +474,36 @@ export const agreementMatches = pgTable(
     matchedAt: createdAt(),
   },
   (t) => [index('agreement_matches_agreement_idx').on(t.agreementId, t.invoiceDate)],
+);
+
+/**
+ * Mails waiting to be sent, written in the same transaction as the change that decided them (the
+ * workflow's projection); the worker's dispatcher delivers them with retries, off the invoices' path.
+ */
+export const mailOutbox = pgTable(
+  'mail_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    /** Unique per purpose, e.g. `<taskId>:reminder`: a retried write never queues twice. */
+    key: text('key').notNull().unique(),
+    kind: text('kind', { enum: ['reminder', 'escalation'] }).notNull(),
+    taskId: text('task_id').notNull(),
+    toUsers: text('to_users').array().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('mail_outbox_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.sentAt} is null`),
+  ],
 );

@@ -1,5 +1,5 @@
 /** Approval rights: which coding rows a user may sign, by approval limit and dimension rights. */
-import { lessThanOrEqual, money } from './money';
+import { compareDecimal } from './money';
 
 /** Limit per currency; currency '*' applies to every currency; amount null means no limit. */
 export interface ApprovalLimit {
@@ -29,7 +29,8 @@ export function withinLimit(approver: Approver, invoice: { currency: string; gro
   const limit = limitFor(approver, invoice.currency);
   if (!limit) return false;
   if (limit.amount === null) return true;
-  return lessThanOrEqual(money(invoice.gross, invoice.currency), money(limit.amount, invoice.currency));
+  // Exact decimals: a limit with cents covers a JPY invoice without any rounding.
+  return compareDecimal(invoice.gross, limit.amount) <= 0;
 }
 
 /** Ids of the rows the approver may sign on this invoice. */

@@ -14,6 +14,7 @@ import { vendors } from '../db/schema';
 import { seedCompany, type SeededCompany } from '../db/seed';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { startMailDispatcher, type MailDispatcher } from '../worker/mail-dispatcher';
 import { createInvoiceWorker, type Activities } from '../worker/worker';
 
 export interface Stack {
@@ -65,7 +66,8 @@ export async function startStack(
   const nativeConnection = await NativeConnection.connect({ address });
   const company = await seedCompany(database.db, `t${randomBytes(4).toString('hex')}`);
 
-  const real = createActivities({ db: database.db, mailer: createMailer(opts.smtpUrl), clock: () => new Date() });
+  const mailer = createMailer(opts.smtpUrl);
+  const real = createActivities({ db: database.db, mailer, clock: () => new Date() });
   const newWorker = () =>
     createInvoiceWorker({
       connection: nativeConnection,
@@ -77,6 +79,13 @@ export async function startStack(
   let running = worker.run();
 
   const logger = createLogger('api-test', process.env.TEST_VERBOSE ? 'info' : 'silent');
+  const dispatcher: MailDispatcher = startMailDispatcher({
+    db: database.db,
+    mailer,
+    mailFrom: 'invoiceflow <invoiceflow@localhost>',
+    log: logger,
+    intervalMs: 200,
+  });
   const server: Server = await new Promise((resolve) => {
     const app = createApp({ database, temporal, logger, ...(opts.maxHistoryEvents ? { maxHistoryEvents: opts.maxHistoryEvents } : {}) });
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -116,6 +125,7 @@ export async function startStack(
     },
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dispatcher.stop();
       worker.shutdown();
       await running;
       await nativeConnection.close();

@@ -5,6 +5,7 @@ import { connectDatabase } from '../db/client';
 import { loadConfig, requireDatabaseUrl } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { startMailDispatcher } from './mail-dispatcher';
 import { ensureSchedules } from './schedules';
 import { createInvoiceWorker } from './worker';
 
@@ -33,12 +34,10 @@ async function main(): Promise<void> {
   const database = connectDatabase(requireDatabaseUrl(config));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const activities = createActivities({
-      db: database.db,
-      mailer: createMailer(config.SMTP_URL),
-      clock: () => new Date(),
-      mailFrom: config.MAIL_FROM,
-    });
+    const mailer = createMailer(config.SMTP_URL);
+    const activities = createActivities({ db: database.db, mailer, clock: () => new Date(), mailFrom: config.MAIL_FROM });
+    // Mails leave through the outbox, beside the worker and off every invoice's path.
+    const dispatcher = startMailDispatcher({ db: database.db, mailer, mailFrom: config.MAIL_FROM, log: log.child({ component: 'mail' }) });
     const worker = await createInvoiceWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, activities });
     // Schedules are created (or updated) idempotently by every worker that starts.
     const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -52,6 +51,7 @@ async function main(): Promise<void> {
     }
     log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM
+    await dispatcher.stop();
     log.info('worker stopped');
   } finally {
     await connection.close();

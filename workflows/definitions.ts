@@ -1,10 +1,26 @@
 /**
  * The contract between the invoice workflow and everything that talks to it: the API, the
- * Temporal Web UI, the CLI and tests. Imports only from Temporal's workflow and common packages,
- * so the API can import it without pulling in the workflow implementation.
+ * Temporal Web UI, the CLI and tests. The API imports this file (and `payloads.ts`), never the
+ * workflow implementation.
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Stage, TaskMode } from '../domain/stages';
+import type {
+  ApprovePayload,
+  DelegatePayload,
+  ExceptionsReviewPayload,
+  NotMinePayload,
+  ReassignPayload,
+  RefreshPayload,
+  RejectPayload,
+  ResolveExceptionPayload,
+  RestartPayload,
+} from './payloads';
+
+export { STAGES, STEP_KINDS, TASK_MODES } from '../domain/stages';
+export type { Stage, StepKind, TaskMode } from '../domain/stages';
+export type * from './payloads';
 
 export const TASK_QUEUE = 'invoices';
 export const INVOICE_WORKFLOW_TYPE = 'invoiceWorkflow';
@@ -14,31 +30,17 @@ export function invoiceWorkflowId(invoiceId: string): string {
   return `invoice-${invoiceId}`;
 }
 
-export const STAGES = [
-  'new',
-  'review',
-  'approval',
-  'control',
-  'copy',
-  'payment',
-  'posted',
-  'exceptions_review',
-  'rejected',
-  'cancelled',
-] as const;
-export type Stage = (typeof STAGES)[number];
-
-export const STEP_KINDS = ['review', 'approval', 'control', 'copy'] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
-
 /** Custom search attributes, registered on the server so admins can find invoices in the Web UI. */
 export const searchAttributes = {
   InvoiceStage: defineSearchAttributeKey('InvoiceStage', 'KEYWORD'),
   VendorId: defineSearchAttributeKey('VendorId', 'KEYWORD'),
   CompanyId: defineSearchAttributeKey('CompanyId', 'KEYWORD'),
+  InvoiceNumber: defineSearchAttributeKey('InvoiceNumber', 'KEYWORD'),
   Assignees: defineSearchAttributeKey('Assignees', 'KEYWORD_LIST'),
   GrossAmount: defineSearchAttributeKey('GrossAmount', 'DOUBLE'),
   DueDate: defineSearchAttributeKey('DueDate', 'DATETIME'),
+  /** Set while the invoice waits on something other than people: a failing activity, or nobody to assign. */
+  BlockedOn: defineSearchAttributeKey('BlockedOn', 'KEYWORD'),
 } as const;
 
 /** The same attributes as the Temporal CLI names their types (`--search-attribute Name=Type`). */
@@ -46,15 +48,22 @@ export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<keyof typeof searchAttributes, s
   InvoiceStage: 'Keyword',
   VendorId: 'Keyword',
   CompanyId: 'Keyword',
+  InvoiceNumber: 'Keyword',
   Assignees: 'KeywordList',
   GrossAmount: 'Double',
   DueDate: 'Datetime',
+  BlockedOn: 'Keyword',
 };
+
+/** The routing generation of new invoices; runs without it started on the v1 code (workflows/legacy). */
+export const ROUTING_V2 = 2;
 
 /** What the workflow is started with: ids only, never documents or secrets (history keeps them). */
 export interface InvoiceWorkflowInput {
   invoiceId: string;
   companyId: string;
+  /** {@link ROUTING_V2} for invoices started since routing v2. */
+  routing?: typeof ROUTING_V2;
   /** Set by continue-as-new: the state the previous run handed over. */
   resume?: ResumeState;
   /** Continue as new after this many history events (default: when the server suggests it). */
@@ -66,48 +75,12 @@ export interface InvoiceWorkflowResult {
   journalEntryId?: string;
 }
 
-// ---- Actions: each is both an Update (API) and a Signal (Web UI, CLI) with one payload shape ----
-
-export interface ApprovePayload {
-  by: string;
-  comment?: string;
-}
-export interface RejectPayload {
-  by: string;
-  reason: string;
-}
-export interface DelegatePayload {
-  by: string;
-  to: string;
-  comment?: string;
-}
-export interface NotMinePayload {
-  by: string;
-}
-export interface ExceptionsReviewPayload {
-  by: string;
-  message: string;
-}
-export interface ResolveExceptionPayload {
-  by: string;
-  comment?: string;
-}
-export interface RestartPayload {
-  by: string;
-  stage?: Stage;
-  reason?: string;
-}
-export interface AssigneeSpecPayload {
-  users?: string[];
-  groups?: string[];
-  roles?: string[];
-}
-export interface ReassignPayload {
-  by: string;
-  taskId?: string;
-  to?: AssigneeSpecPayload;
-  stage?: Stage;
-  reason?: string;
+/** What continue-as-new hands to the next run. v1 runs hand over `{process, historyOffset, context}`. */
+export interface ResumeState {
+  process: unknown;
+  historyOffset: number;
+  /** v1 only: the context resolved at intake. */
+  context?: unknown;
 }
 
 /** What an accepted action did. */
@@ -116,6 +89,8 @@ export interface ActionResult {
   /** True when the invoice left the stage it was in. */
   moved: boolean;
   message: string;
+  /** The task now open, if any, and who it waits for. */
+  openTask?: { id: string; stage: Stage; assignees: string[] };
 }
 
 /** `ApplicationFailure.type` of an action the workflow refuses; `details[0]` is a {@link Refusal}. */
@@ -129,6 +104,7 @@ export const REFUSAL_CODES = [
   'no_approval_rights',
   'segregation_of_duties',
   'no_addressee',
+  'no_route',
   'coding_incomplete',
   'invalid_payload',
   'wrong_stage',
@@ -136,6 +112,7 @@ export const REFUSAL_CODES = [
   'not_admin',
   'unknown_user',
   'finished',
+  'changed_concurrently',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -160,50 +137,27 @@ export const restartUpdate = defineUpdate<ActionResult, [RestartPayload]>('resta
 export const restartSignal = defineSignal<[RestartPayload]>('restart');
 export const reassignUpdate = defineUpdate<ActionResult, [ReassignPayload]>('reassign');
 export const reassignSignal = defineSignal<[ReassignPayload]>('reassign');
+export const refreshUpdate = defineUpdate<ActionResult, [RefreshPayload]>('refresh');
+export const refreshSignal = defineSignal<[RefreshPayload]>('refresh');
 
 /** Every action, by name, as the API and the Web UI call it. */
-export const ACTIONS = ['approve', 'reject', 'delegate', 'notMine', 'exceptionsReview', 'resolveException', 'restart', 'reassign'] as const;
+export const ACTIONS = [
+  'approve',
+  'reject',
+  'delegate',
+  'notMine',
+  'exceptionsReview',
+  'resolveException',
+  'restart',
+  'reassign',
+  'refresh',
+] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
-// ---- What the workflow gets from the database when it starts (activity `prepareInvoice`) ----
-
-export interface ResolvedStep {
-  kind: StepKind;
-  mode: TaskMode;
-  /** User ids addressed by the step, resolved from users, groups, roles and dimensions. */
-  assignees: string[];
-  /** Approval steps: for each assignee, the coding rows the user has the right to sign. */
-  signable: Record<string, string[]>;
-  /** Durations in milliseconds, from the flow template; absent when the step has none. */
-  reminderAfterMs?: number;
-  escalateAfterMs?: number;
-  /** Who an escalated task is added to. */
-  escalateTo?: string[];
-}
-
-export interface InvoiceContext {
-  invoiceId: string;
-  companyId: string;
-  vendorId: string;
-  currency: string;
-  gross: string;
-  dueDate: string;
-  registeredBy?: string;
-  rows: { id: string; kind: 'expense' | 'tax'; dimensions: Record<string, string>; approvedBy?: string }[];
-  /** Set when the invoice matched an agreement: touchless goes straight to final posting. */
-  agreement?: { id: string; touchless: boolean; stage?: StepKind };
-  /** Why the coding cannot go on yet (missing or not adding up to the gross); absent when fine. */
-  codingProblem?: string;
-  clerks: string[];
-  admins: string[];
-  steps: ResolvedStep[];
-  /** 2 when the gross is above the company's two-approver threshold. */
-  requiredApprovals?: number;
-}
+/** Actions only an admin of the invoice's company may take. */
+export const ADMIN_ACTIONS: readonly ActionName[] = ['restart', 'reassign', 'refresh'];
 
 // ---- State, as the `state` query answers it and as it is projected into Postgres ----
-
-export type TaskMode = 'any' | 'all';
 
 export interface TaskView {
   /** Stable across retries: `<workflowId>/<n>`. */
@@ -248,6 +202,15 @@ export interface HistoryEntry {
   message: string;
 }
 
+/** A mail the process decided to send; the projection writes it to the outbox, the dispatcher sends it. */
+export interface MailIntent {
+  /** Unique per invoice and purpose, e.g. `<taskId>:reminder`: a retried write never sends twice. */
+  key: string;
+  kind: 'reminder' | 'escalation';
+  taskId: string;
+  to: string[];
+}
+
 export interface InvoiceState {
   invoiceId: string;
   stage: Stage;
@@ -257,13 +220,10 @@ export interface InvoiceState {
   rows: RowSignatures[];
   history: HistoryEntry[];
   journalEntryId?: string;
+  /** Signatures every row needs (2 above the two-approver threshold). */
+  requiredApprovals?: number;
+  /** Mails to queue with this snapshot. */
+  mails?: MailIntent[];
 }
 
 export const stateQuery = defineQuery<InvoiceState>('state');
-
-/** What continue-as-new hands to the next run: the process state plus what was already persisted. */
-export interface ResumeState {
-  process: unknown;
-  historyOffset: number;
-  context: InvoiceContext;
-}

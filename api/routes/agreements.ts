@@ -3,7 +3,10 @@ import { Router } from 'express';
 import type { z } from 'zod';
 import { audit } from '../../activities';
 import type { Db, Tx } from '../../db/client';
-import { agreementMatches, agreements, codingTemplates, flowTemplates, users, vendors } from '../../db/schema';
+import { loadUser } from '../../activities/directory';
+import { agreementMatches, agreements, codingTemplates, flowTemplates, vendors } from '../../db/schema';
+import { compareDecimal } from '../../domain/money';
+import type { DirectoryUser } from '../../domain/routing/assign';
 import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
 import { AgreementBody } from '../schemas';
@@ -146,6 +149,31 @@ function view(a: typeof agreements.$inferSelect) {
   };
 }
 
+/**
+ * Whether the approval user could sign the agreement's invoices: an active approver whose limit
+ * (the '*' one, when there is one) covers `amountTo` and whose cost centres cover the coding
+ * template's rows. Matching checks again with the invoice itself, so a later change of the user
+ * leaves such invoices manual rather than signed by someone who may no longer sign.
+ */
+function signerProblem(
+  approver: DirectoryUser,
+  body: AgreementInput,
+  coding: typeof codingTemplates.$inferSelect | undefined,
+): string | undefined {
+  if (!approver.active) return `${approver.id} is not active`;
+  if (!approver.roles.includes('approver')) return `${approver.id} does not have the approver role, so cannot sign invoices`;
+  if (approver.approvalLimits.length === 0) return `${approver.id} has no approval limit`;
+  const all = approver.approvalLimits.find((l) => l.currency === '*');
+  if (all && all.amount !== null && compareDecimal(body.amountTo, all.amount) > 0) {
+    return `${approver.id}'s approval limit ${all.amount} is below the agreement's amountTo ${body.amountTo}`;
+  }
+  const outside = (coding?.rows ?? [])
+    .map((r) => r.dimensions?.costCentre)
+    .filter((c): c is string => c !== undefined && approver.costCentres.length > 0 && !approver.costCentres.includes(c));
+  if (outside.length > 0) return `${approver.id} may not approve cost centre ${outside.join(', ')} of the coding template`;
+  return undefined;
+}
+
 /** Every id must be of the caller's company; the coding template must code tax; the stage must be in the flow. */
 async function checkReferences(tx: Tx, user: CurrentUser, body: AgreementInput): Promise<void> {
   const details: { path: string; message: string }[] = [];
@@ -162,11 +190,9 @@ async function checkReferences(tx: Tx, user: CurrentUser, body: AgreementInput):
   else if (!coding.taxAccount || !coding.taxCode)
     details.push({ path: 'codingTemplateId', message: 'the coding template must code tax (tax account and tax code)' });
   if (body.approvalUserId) {
-    const [approver] = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.id, body.approvalUserId), eq(users.companyId, user.companyId)));
-    if (!approver) details.push({ path: 'approvalUserId', message: 'no such user in this company' });
+    const approver = await loadUser(tx, body.approvalUserId);
+    const problem = approver?.companyId === user.companyId ? signerProblem(approver, body, coding) : 'no such user in this company';
+    if (problem) details.push({ path: 'approvalUserId', message: problem });
   }
   if (body.flowTemplateId) {
     const [flow] = await tx

@@ -16,6 +16,7 @@ import {
   ReassignBody,
   RejectBody,
   ResolveExceptionBody,
+  RefreshBody,
   RestartBody,
 } from '../schemas';
 
@@ -81,18 +82,19 @@ export function invoicesRouter(deps: ServiceDeps): Router {
     if (!action) throw new ApiError(404, 'not_found', `Unknown action "${req.params.action}"`);
     const user = currentUser(res);
     const payload = parseOr422(action.body, req.body ?? {}, req.params.action);
-    res.json(await performAction(deps, user, req.params.id, action.name, payload, updateIdOf(req, user.id)));
+    res.json(await performAction(deps, user, req.params.id, action.name, payload, updateIdOf(req, user.id, req.params.id, action.name)));
   });
 
   for (const [path, name, body] of [
     ['restart', 'restart', RestartBody],
     ['reassign', 'reassign', ReassignBody],
+    ['refresh', 'refresh', RefreshBody],
   ] as const) {
     router.post(`/admin/invoices/:id/${path}`, async (req, res) => {
       const user = currentUser(res);
       if (!user.roles.includes('admin')) throw new ApiError(403, 'forbidden', `Only an admin may ${path} an invoice`);
       const payload = parseOr422(body as z.ZodType<Record<string, unknown>>, req.body ?? {}, path);
-      res.json(await performAction(deps, user, req.params.id, name, payload, updateIdOf(req, user.id)));
+      res.json(await performAction(deps, user, req.params.id, name, payload, updateIdOf(req, user.id, req.params.id, name)));
     });
   }
 
@@ -105,8 +107,14 @@ function rawBody(req: Request): Buffer {
   return raw ?? Buffer.from(JSON.stringify(req.body));
 }
 
-/** An Idempotency-Key makes a retried action the same Update (the server answers it once). */
-function updateIdOf(req: Request, userId: string): string | undefined {
+/**
+ * An Idempotency-Key makes a retried action the same Update (the server answers it once). The
+ * key is scoped to the user, the invoice and the action, so reusing it for another action is a new one.
+ */
+function updateIdOf(req: Request, userId: string, invoiceId: string, action: ActionName): string | undefined {
   const key = req.get('idempotency-key');
-  return key ? `${userId}:${key}` : undefined;
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,200}$/.test(key))
+    throw new ApiError(400, 'bad_idempotency_key', 'Idempotency-Key must be 1 to 200 visible ASCII characters');
+  return `${userId}:${invoiceId}:${action}:${key}`;
 }

@@ -96,8 +96,8 @@ describe('batch actions from the work queue', () => {
     );
   });
 
-  it('gives the reasons a clerk needs: no addressee, coding incomplete, no approval rights, moved by someone else', async () => {
-    // No addressee: the only reviewer of the vendor's flow has left.
+  it('gives the reasons a clerk needs: coding incomplete, not your task, moved by someone else; a step whose people left goes to the admins', async () => {
+    // The only reviewer of the vendor's flow has left: the review goes to the admins instead of waiting for nobody.
     await stack.database.db.insert(users).values({
       id: `${u('alice').split('.')[0]}.frank`,
       companyId: stack.company.companyId,
@@ -126,15 +126,25 @@ describe('batch actions from the work queue', () => {
 
     const clerk = await batch('alice', { action: 'approve', invoiceIds: [noAddressee, uncoded] });
     expect(clerk.body.results).toEqual([
-      { invoiceId: noAddressee, ok: false, reason: expect.stringMatching(/Nobody is addressed for the next step \(review\)/) },
+      { invoiceId: noAddressee, ok: true, moved: true, stage: 'review' },
       { invoiceId: uncoded, ok: false, reason: expect.stringMatching(/no coding rows/) },
     ]);
+    expect((await batch('erin', { action: 'approve', invoiceIds: [noAddressee] })).body.results).toEqual([
+      { invoiceId: noAddressee, ok: true, moved: true, stage: 'approval' },
+    ]);
 
-    // No approval rights: an admin hands carol an invoice above her limit.
+    // Not her task: an admin cannot hand carol an invoice above her limit, so it stays with dave.
     const big = await intake({ net: '20000.00', tax: '5000.00', gross: '25000.00', lines: [] });
     await act('alice', big, 'approve');
     await act('bob', big, 'approve');
-    await stack.api('POST', `/api/v1/admin/invoices/${big}/reassign`, { as: 'erin', body: { to: { users: [u('carol')] } } });
+    const handOver = await stack.api('POST', `/api/v1/admin/invoices/${big}/reassign`, {
+      as: 'erin',
+      body: { to: { users: [u('carol')] } },
+    });
+    expect(handOver).toMatchObject({
+      status: 409,
+      body: { error: { code: 'no_addressee', message: expect.stringContaining('no approval rights') } },
+    });
     // Moved by someone else: dave approves the shared task first.
     const shared = await intake();
     await act('alice', shared, 'approve');
@@ -142,7 +152,7 @@ describe('batch actions from the work queue', () => {
     await act('dave', shared, 'approve');
     const approver = await batch('carol', { action: 'approve', invoiceIds: [big, shared] });
     expect(approver.body.results).toEqual([
-      { invoiceId: big, ok: false, reason: expect.stringMatching(/no approval rights/) },
+      { invoiceId: big, ok: false, reason: expect.stringMatching(/^It is not your task/) },
       { invoiceId: shared, ok: false, reason: expect.stringMatching(/^Someone else already moved this invoice on/) },
     ]);
   });

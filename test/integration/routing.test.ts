@@ -96,23 +96,34 @@ describe('actions on one invoice', () => {
     expect((await act(partnerDave, id, 'approve')).body).toMatchObject({ stage: 'payment' });
   });
 
-  it('not mine leaves a shared task; the last one out sends it to the admins; an unshared task refuses it', async () => {
+  it('not mine leaves a shared task; when nobody else may sign, the invoice goes to exceptions review; an unshared task refuses it', async () => {
     const id = await intake();
     expect(await act('alice', id, 'not-mine')).toMatchObject({ status: 409, body: { error: { code: 'not_shared' } } });
     await act('alice', id, 'approve');
     await act('bob', id, 'approve');
     expect((await act('carol', id, 'not-mine')).status).toBe(200);
     expect(await queue('carol')).not.toContain(id);
-    expect((await act('dave', id, 'not-mine')).status).toBe(200);
-    // The mail goes out just before the escalated task is written.
-    await waitFor(
-      () => queue('erin'),
-      (q) => q.includes(id),
-    );
+    // erin (admin) has no approval rights and carol left: nobody else may sign, so never a task nobody can close.
+    expect((await act('dave', id, 'not-mine')).body).toMatchObject({ stage: 'exceptions_review', openTask: { assignees: [u('alice')] } });
+    expect(await queue('alice')).toContain(id);
     const detail = await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' });
     expect(detail.body.audit).toEqual(
-      expect.arrayContaining([expect.objectContaining({ kind: 'route', message: expect.stringContaining('admins') })]),
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'exceptionsReview', message: expect.stringContaining('Nobody in the company may approve it') }),
+      ]),
     );
+  });
+
+  it('the last one out of a shared review task hands it to the admins', async () => {
+    const vendorId = await vendorWithFlow(stack, 'Two reviewers any', [
+      { kind: 'review', assignees: { users: [u('bob'), u('carol')] }, mode: 'any' },
+      { kind: 'approval', assignees: { roles: ['approver'] }, mode: 'any' },
+    ]);
+    const id = await intake({ vendor: { id: vendorId } });
+    await act('alice', id, 'approve');
+    await act('bob', id, 'not-mine');
+    expect((await act('carol', id, 'not-mine')).body).toMatchObject({ stage: 'review', openTask: { assignees: [u('erin')] } });
+    expect(await queue('erin')).toContain(id);
   });
 
   it('exceptions review parks the invoice with the clerks, and resolving returns it to its stage', async () => {
@@ -184,12 +195,17 @@ describe('approval rights', () => {
     expect(Object.fromEntries(rows.map((r) => [r.account, r.approvedBy]))).toMatchObject({ '6100': u('frank'), '6200': u('grace') });
   });
 
-  it('the clerk who registered an invoice cannot approve it, even when an admin assigns it to her', async () => {
-    const id = await intake();
+  it('whoever submitted an invoice cannot approve it: an admin cannot assign it to them either', async () => {
+    await addUser('hank', { roles: ['clerk', 'approver'], limit: null });
+    const id = await intake({}, 'hank');
     await act('alice', id, 'approve');
     await act('bob', id, 'approve');
-    await admin('erin', id, 'reassign', { to: { users: [u('alice')] } });
-    expect(await act('alice', id, 'approve')).toMatchObject({ status: 409, body: { error: { code: 'segregation_of_duties' } } });
+    const refused = await admin('erin', id, 'reassign', { to: { users: [u('hank')] } });
+    expect(refused).toMatchObject({
+      status: 409,
+      body: { error: { code: 'no_addressee', message: expect.stringContaining('segregation of duties') } },
+    });
+    expect(await act('hank', id, 'approve')).toMatchObject({ status: 403, body: { error: { code: 'not_assignee' } } });
   });
 });
 
@@ -221,7 +237,7 @@ describe('administration, also as the Temporal Web UI does it (signals)', () => 
 
     await handle.signal('reassign', { by: u('erin'), stage: 'approval' });
     await waitForStage(stack, id, 'approval');
-    await recordHistory(handle, 'restart-and-reassign-by-signal');
+    await recordHistory(handle, 'v2-restart-and-reassign-by-signal');
   });
 
   it('refuses admin actions from non-admins: a signal is audited and ignored, the API answers 403', async () => {
@@ -232,7 +248,7 @@ describe('administration, also as the Temporal Web UI does it (signals)', () => 
       () => handle.query(stateQuery),
       (s) => s.history.some((h) => h.outcome === 'refused'),
     );
-    expect(state.history.find((h) => h.outcome === 'refused')?.message).toMatch(/Only an admin/);
+    expect(state.history.find((h) => h.outcome === 'refused')?.message).toMatch(/must be an active admin/);
     expect(await admin('bob', id, 'restart', {})).toMatchObject({ status: 403 });
     expect(await admin('erin', id, 'reassign', { stage: 'payment' })).toMatchObject({ status: 422 });
     expect(await admin('erin', id, 'reassign', { stage: 'control' })).toMatchObject({
@@ -283,6 +299,7 @@ describe('durable timers', () => {
       expect.arrayContaining(['reminder_email', 'escalation_email', 'reminder', 'escalation']),
     );
     expect((await act('erin', id, 'approve')).body).toMatchObject({ stage: 'approval' });
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-reminder-and-escalation');
   });
 
   it('continues as new when the history grows, and carries on with nothing lost or doubled', async () => {
@@ -305,6 +322,8 @@ describe('durable timers', () => {
     const kinds = (detail.audit as { kind: string }[]).map((a) => a.kind);
     expect(kinds.filter((k) => k === 'delegate')).toHaveLength(8);
     expect(kinds.filter((k) => k === 'post')).toHaveLength(1);
+    // The last run, which started from the handed-over state.
+    await recordHistory(handle, 'v2-continued-as-new');
   });
 });
 

@@ -1,5 +1,5 @@
-import type { InvoiceContext } from '../../workflows/definitions';
-import { InvoiceProcess } from '../../workflows/invoice-process';
+import type { InvoiceContext } from '../../workflows/legacy/definitions-v1';
+import { InvoiceProcess } from '../../workflows/legacy/invoice-process-v1';
 
 function context(overrides: Partial<InvoiceContext> = {}): InvoiceContext {
   return {
@@ -33,7 +33,7 @@ function started(ctx = context()): InvoiceProcess {
 
 const approve = (by: string) => ({ kind: 'approve' as const, payload: { by } });
 
-describe('invoice process', () => {
+describe('invoice process v1 (frozen, for invoices started before routing v2)', () => {
   it('walks new, review, approval to payment with signatures on every row', () => {
     const p = started();
     expect(p.apply(approve('alice'))).toMatchObject({ stage: 'review', moved: true });

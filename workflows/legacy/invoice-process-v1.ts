@@ -1,5 +1,5 @@
 /**
- * The invoice's routing rules as a plain, deterministic state machine. The workflow feeds it
+ * v1, frozen (see invoice-v1.ts). The invoice's routing rules as a plain, deterministic state machine. The workflow feeds it
  * actions and persists its snapshots; it has no Temporal or I/O dependency, so unit tests drive
  * it directly.
  */
@@ -9,7 +9,6 @@ import type {
   DelegatePayload,
   ExceptionsReviewPayload,
   HistoryEntry,
-  InvoiceContext,
   InvoiceState,
   NotMinePayload,
   ReassignPayload,
@@ -21,15 +20,8 @@ import type {
   Stage,
   TaskMode,
   TaskView,
-} from './definitions';
-
-/** What the workflow looked up (through an activity) about a delegate. */
-export interface DelegateLookup {
-  found: boolean;
-  reason?: string;
-  /** Rows the delegate may sign in the current approval step. */
-  signable: string[];
-}
+} from '../definitions';
+import type { DelegateLookup, InvoiceContext } from './definitions-v1';
 
 export type Action =
   | { kind: 'approve'; payload: ApprovePayload }

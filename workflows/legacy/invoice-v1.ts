@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import type { createActivities } from '../activities';
+import type { Activities } from '../../activities';
 import {
   ACTION_REFUSED,
   approveSignal,
@@ -34,16 +34,14 @@ import {
   searchAttributes,
   stateQuery,
   type ActionResult,
-  type InvoiceContext,
   type InvoiceState,
   type InvoiceWorkflowInput,
   type InvoiceWorkflowResult,
   type Refusal,
   type Stage,
-} from './definitions';
-import { InvoiceProcess, type Action } from './invoice-process';
-
-type Activities = ReturnType<typeof createActivities>;
+} from '../definitions';
+import type { InvoiceContext } from './definitions-v1';
+import { InvoiceProcess, type Action } from './invoice-process-v1';
 
 const { prepareInvoice, recordState, lookupDelegate, resolveAssigneeSpec, sendTaskEmail } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -58,11 +56,14 @@ const { postInvoice } = proxyActivities<Activities>({
 /** Patch marker of reminder and escalation timers and continue-as-new (histories before it have none). */
 export const TASK_TIMERS_PATCH = 'task-timers';
 
-/** One invoice from intake to final posting. Human actions arrive as Updates (API) or Signals (Web UI). */
-export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceWorkflowResult> {
+/**
+ * The v1 invoice workflow, frozen: invoices started before routing v2 finish on it, and the
+ * recorded v1 histories replay against it. Do not change it; remove it once no such invoice runs.
+ */
+export async function invoiceWorkflowV1(input: InvoiceWorkflowInput): Promise<InvoiceWorkflowResult> {
   const { workflowId } = workflowInfo();
   let invoice: InvoiceProcess | undefined;
-  let ctx: InvoiceContext | undefined = input.resume?.context;
+  let ctx = input.resume?.context as InvoiceContext | undefined;
   /** History entries persisted by earlier runs, and by this run. */
   const historyBase = input.resume?.historyOffset ?? 0;
   let historySent = 0;
@@ -181,7 +182,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
         if (invoice.currentStage !== 'payment') {
           const historyOffset = historyBase + invoice.historyLength;
           invoice.trimHistory();
-          return continueAsNew<typeof invoiceWorkflow>({ ...input, resume: { process: invoice.toJSON(), historyOffset, context: ctx } });
+          return continueAsNew<typeof invoiceWorkflowV1>({ ...input, resume: { process: invoice.toJSON(), historyOffset, context: ctx } });
         }
       }
     } else {

@@ -1,0 +1,135 @@
+/**
+ * Routing's view of the company, read fresh for every decision: users with their roles, groups,
+ * limits, cost centres, clearance and active flag, the settings, and partnerships.
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db, Tx } from '../db/client';
+import { approvalLimits, companies, partnerships, settings, users } from '../db/schema';
+import {
+  actorFacts,
+  delegateOutcome,
+  resolveAssignment as resolve,
+  type ActorFacts,
+  type AssignmentOutcome,
+  type CompanyRules,
+  type DelegateOutcome,
+  type DirectoryUser,
+} from '../domain/routing/assign';
+import { activity } from './failures';
+
+const id = z.string().min(1).max(300);
+const Spec = z.strictObject({
+  users: z.array(id).max(500).optional(),
+  groups: z.array(id).max(500).optional(),
+  roles: z.array(id).max(50).optional(),
+  byDimension: z.string().max(100).optional(),
+});
+export const AssignmentRequestSchema = z.strictObject({
+  purpose: z.enum(['review', 'approval', 'control', 'copy', 'registration', 'resubmission', 'exceptions']),
+  spec: Spec.optional(),
+  fallback: z.boolean(),
+  exclude: z.array(id).max(1000).readonly(),
+  invoice: z.strictObject({
+    companyId: z.uuid(),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    gross: z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/),
+    confidential: z.boolean(),
+    registeredBy: id.optional(),
+    codedBy: id.optional(),
+  }),
+  rows: z
+    .array(z.strictObject({ id, dimensions: z.record(z.string(), z.string()), approvers: z.array(id).max(10).readonly() }))
+    .max(20_000)
+    .readonly(),
+});
+
+type DbOrTx = Db | Tx;
+
+/** Users of the given ids (any company), with their approval limits, as routing sees them. */
+async function withLimits(db: DbOrTx, rows: (typeof users.$inferSelect)[]): Promise<DirectoryUser[]> {
+  const limits =
+    rows.length === 0
+      ? []
+      : await db
+          .select()
+          .from(approvalLimits)
+          .where(
+            inArray(
+              approvalLimits.userId,
+              rows.map((u) => u.id),
+            ),
+          );
+  return rows.map((u) => ({
+    id: u.id,
+    companyId: u.companyId,
+    roles: u.roles,
+    groups: u.groups,
+    costCentres: u.costCentres,
+    confidential: u.confidential,
+    active: u.active,
+    approvalLimits: limits.filter((l) => l.userId === u.id).map((l) => ({ currency: l.currency, amount: l.amount })),
+  }));
+}
+
+/** Every user of a company, with limits. */
+export async function loadDirectory(db: DbOrTx, companyId: string): Promise<DirectoryUser[]> {
+  return withLimits(db, await db.select().from(users).where(eq(users.companyId, companyId)));
+}
+
+export async function loadUser(db: DbOrTx, userId: string): Promise<DirectoryUser | undefined> {
+  const [user] = await withLimits(db, await db.select().from(users).where(eq(users.id, userId)));
+  return user;
+}
+
+/** The company rules routing applies (the two-approver threshold). */
+export async function loadRules(db: DbOrTx, companyId: string): Promise<CompanyRules> {
+  const [row] = await db.select({ threshold: settings.twoApproverThreshold }).from(settings).where(eq(settings.companyId, companyId));
+  return { twoApproverThreshold: row?.threshold ?? null };
+}
+
+/** Whether the environments of two companies are the same or in partnership. */
+export async function partnered(db: DbOrTx, companyA: string, companyB: string): Promise<boolean> {
+  const envs = await db
+    .select({ id: companies.id, environment: companies.environment })
+    .from(companies)
+    .where(inArray(companies.id, [companyA, companyB]));
+  const a = envs.find((e) => e.id === companyA)?.environment;
+  const b = envs.find((e) => e.id === companyB)?.environment;
+  if (!a || !b) return false;
+  if (a === b) return true;
+  const [x, y] = [a, b].sort() as [string, string];
+  const [row] = await db
+    .select()
+    .from(partnerships)
+    .where(and(eq(partnerships.environmentA, x), eq(partnerships.environmentB, y)));
+  return !!row;
+}
+
+export function directoryActivities({ db }: { db: Db }) {
+  return {
+    /** Who a task goes to, and with which rights, from the company's current directory. */
+    resolveAssignment: activity(
+      z.strictObject({ companyId: z.uuid(), request: AssignmentRequestSchema }),
+      async ({ companyId, request }): Promise<AssignmentOutcome> => {
+        const [directory, rules] = await Promise.all([loadDirectory(db, companyId), loadRules(db, companyId)]);
+        return resolve(request, directory, rules);
+      },
+    ),
+
+    /** Whether a task may be delegated to a user (of the company or a partner environment), with their rights. */
+    checkDelegate: activity(
+      z.strictObject({ companyId: z.uuid(), userId: id, request: AssignmentRequestSchema }),
+      async ({ companyId, userId, request }): Promise<DelegateOutcome> => {
+        const [user, rules] = await Promise.all([loadUser(db, userId), loadRules(db, companyId)]);
+        const isPartner = !!user && user.companyId !== companyId && (await partnered(db, companyId, user.companyId));
+        return delegateOutcome(user, isPartner, request, rules);
+      },
+    ),
+
+    /** Whether the acting user is an active admin of the invoice's company (signals and admin actions). */
+    checkActor: activity(z.strictObject({ companyId: z.uuid(), userId: id }), async ({ companyId, userId }): Promise<ActorFacts> => {
+      return actorFacts(await loadUser(db, userId), companyId, userId);
+    }),
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * What the workflow learns about an invoice before routing it: its coding (the template applied
+ * once), whether it is an agreement invoice (decided once, its cumulative total grown once), and
+ * its route (the flow template as it stands now).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db, Tx } from '../db/client';
+import { lockInvoice } from '../db/locks';
+import { agreementMatches, agreements, codingRows, codingTemplates, flowTemplates, invoices, vendors } from '../db/schema';
+import { matchAgreement } from '../domain/agreements';
+import { applyCodingTemplate, type CodingRowDraft } from '../domain/coding';
+import { durationMs } from '../domain/flow';
+import { format, MoneyError, money, sameAmount, sum } from '../domain/money';
+import { approvalRights, requiredApprovalsFor, type RoutingInvoice } from '../domain/routing/assign';
+import type { Preparation, Route } from '../workflows/process';
+import { audit } from './audit';
+import { loadRules, loadUser } from './directory';
+import { activity } from './failures';
+
+type Invoice = typeof invoices.$inferSelect;
+type Agreement = typeof agreements.$inferSelect;
+type CodingRow = typeof codingRows.$inferSelect;
+
+export function routingActivities({ db, clock }: { db: Db; clock: () => Date }) {
+  return {
+    /**
+     * Applies the coding template (once: a retry finds the rows already there), decides whether
+     * the invoice is an agreement invoice (once, with a valid signature), and loads its route.
+     */
+    prepareRouting: activity(z.strictObject({ invoiceId: z.uuid() }), async ({ invoiceId }): Promise<Preparation> => {
+      return db.transaction(async (tx) => {
+        await lockInvoice(tx, invoiceId); // waits for intake's transaction to end
+        const invoice = await invoiceOf(tx, invoiceId);
+        const { rows, agreement, codingProblem } = await codeInvoice(tx, invoice, clock);
+        const route =
+          agreement && agreement.flowTemplateId === null ? { steps: [] } : await routeOf(tx, invoice, agreement?.flowTemplateId);
+        return {
+          invoice: routingInvoiceOf(invoice),
+          rows: rows.map((r) => ({
+            id: r.id,
+            kind: r.kind,
+            dimensions: r.dimensions,
+            ...(r.approvedBy ? { approvedBy: r.approvedBy } : {}),
+            ...(r.approvedBy && agreement ? { agreementId: agreement.id } : {}),
+          })),
+          route,
+          ...(agreement
+            ? {
+                agreement: {
+                  id: agreement.id,
+                  touchless: agreement.flowTemplateId === null,
+                  ...(agreement.stage ? { stage: agreement.stage } : {}),
+                },
+              }
+            : {}),
+          ...(codingProblem ? { codingProblem } : {}),
+        };
+      });
+    }),
+
+    /** The invoice's route as the flow template says now (registration and restart take it). */
+    loadRoute: activity(z.strictObject({ invoiceId: z.uuid() }), async ({ invoiceId }): Promise<Route> => {
+      const invoice = await invoiceOf(db, invoiceId);
+      const [match] = await db
+        .select({ flowTemplateId: agreements.flowTemplateId })
+        .from(agreementMatches)
+        .innerJoin(agreements, eq(agreements.id, agreementMatches.agreementId))
+        .where(eq(agreementMatches.invoiceId, invoiceId));
+      return routeOf(db, invoice, match?.flowTemplateId);
+    }),
+  };
+}
+
+async function invoiceOf(db: Db | Tx, invoiceId: string): Promise<Invoice> {
+  const [invoice] = await db.select().from(invoices).where(eq(invoices.id, invoiceId));
+  if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+  return invoice;
+}
+
+export function routingInvoiceOf(invoice: Invoice): RoutingInvoice {
+  return {
+    companyId: invoice.companyId,
+    currency: invoice.currency,
+    gross: invoice.gross,
+    confidential: invoice.confidential,
+    ...(invoice.createdBy ? { registeredBy: invoice.createdBy } : {}),
+  };
+}
+
+/**
+ * The flow template for the invoice: the agreement's, else the vendor's, else the company
+ * default. A route nobody could be paid on (none at all, or no approval step) carries the
+ * problem, and registration refuses it with that reason.
+ */
+export async function routeOf(db: Db | Tx, invoice: Invoice, agreementFlowId?: string | null): Promise<Route> {
+  const [vendor] = await db.select({ flowTemplateId: vendors.flowTemplateId }).from(vendors).where(eq(vendors.id, invoice.vendorId));
+  const template = await pickTemplate(db, flowTemplates, invoice.companyId, agreementFlowId ?? vendor?.flowTemplateId ?? null);
+  if (!template) {
+    return {
+      steps: [],
+      problem:
+        'No flow template applies: the vendor has none and the company has no default; an admin must set one up before it can be registered',
+    };
+  }
+  const steps = template.steps.map((step) => {
+    const reminderAfterMs = durationMs(step.reminderAfter);
+    const escalateAfterMs = durationMs(step.escalateAfter);
+    return {
+      kind: step.kind,
+      mode: step.mode,
+      assignees: step.assignees,
+      ...(reminderAfterMs !== undefined ? { reminderAfterMs } : {}),
+      ...(escalateAfterMs !== undefined ? { escalateAfterMs } : {}),
+      ...(step.escalateTo ? { escalateTo: step.escalateTo } : {}),
+    };
+  });
+  const route: Route = { flowTemplateId: template.id, name: template.name, steps };
+  if (!steps.some((s) => s.kind === 'approval')) {
+    route.problem = `The flow template "${template.name}" has no approval step, and an invoice is never paid without approval; an admin must add one`;
+  }
+  return route;
+}
+
+type TemplateTable = typeof codingTemplates | typeof flowTemplates;
+
+/** The given template of the company when an id is given, else the company default. */
+export async function pickTemplate<T extends TemplateTable>(
+  db: Db | Tx,
+  table: T,
+  companyId: string,
+  templateId: string | null,
+): Promise<T['$inferSelect'] | undefined> {
+  const t = table as TemplateTable;
+  const where = templateId ? and(eq(t.companyId, companyId), eq(t.id, templateId)) : and(eq(t.companyId, companyId), eq(t.isDefault, true));
+  const [template] = await db.select().from(t).where(where).limit(1);
+  return template as T['$inferSelect'] | undefined;
+}
+
+/**
+ * The invoice's coding rows, applying the agreement's or the vendor's (or the default) coding
+ * template the first time, and its agreement decided once. Shared with the v1 activity.
+ */
+export async function codeInvoice(
+  tx: Tx,
+  invoice: Invoice,
+  clock: () => Date,
+): Promise<{ rows: CodingRow[]; agreement: Agreement | undefined; codingProblem: string | undefined }> {
+  const rowsOf = () => tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoice.id)).orderBy(asc(codingRows.rowNo));
+  let rows = await rowsOf();
+  const agreement = await matchAgreementOnce(tx, invoice, rows.length === 0);
+  if (rows.length === 0) {
+    const [vendor] = await tx.select({ codingTemplateId: vendors.codingTemplateId }).from(vendors).where(eq(vendors.id, invoice.vendorId));
+    const template = await pickTemplate(
+      tx,
+      codingTemplates,
+      invoice.companyId,
+      agreement ? agreement.codingTemplateId : (vendor?.codingTemplateId ?? null),
+    );
+    const drafts = template ? draftsOf(template, invoice) : undefined;
+    if (template && drafts) {
+      await tx
+        .insert(codingRows)
+        .values(
+          drafts.map((d) => ({
+            invoiceId: invoice.id,
+            rowNo: d.rowNo,
+            kind: d.kind,
+            account: d.account,
+            dimensions: d.dimensions,
+            taxCode: d.taxCode ?? null,
+            amount: d.amount,
+            // An agreement's approval signature goes on every row.
+            ...(agreement?.approvalUserId ? { approvedBy: agreement.approvalUserId, approvedAt: clock() } : {}),
+          })),
+        )
+        .onConflictDoNothing();
+      await audit(tx, {
+        companyId: invoice.companyId,
+        invoiceId: invoice.id,
+        actor: 'system',
+        kind: 'coding',
+        message: `Coding template "${template.name}" applied: ${drafts.length} rows`,
+        eventKey: `${invoice.workflowId}:coding`,
+      });
+      rows = await rowsOf();
+    }
+  }
+  return { rows, agreement, codingProblem: codingProblemOf(rows, invoice) };
+}
+
+function draftsOf(template: typeof codingTemplates.$inferSelect, invoice: Invoice): CodingRowDraft[] | undefined {
+  try {
+    return applyCodingTemplate(template, invoice);
+  } catch (err) {
+    if (err instanceof MoneyError) return undefined;
+    throw err;
+  }
+}
+
+function codingProblemOf(rows: readonly CodingRow[], invoice: Invoice): string | undefined {
+  if (rows.length === 0) return 'The invoice has no coding rows and no coding template applies; code it first';
+  const coded = sum(
+    rows.map((r) => money(r.amount, invoice.currency)),
+    invoice.currency,
+  );
+  if (!sameAmount(coded, money(invoice.gross, invoice.currency))) {
+    return `The coding rows add up to ${format(coded)} but the gross amount is ${invoice.gross} ${invoice.currency}`;
+  }
+  return undefined;
+}
+
+/**
+ * Decides once per invoice whether it is an agreement invoice, and if so adds its gross to the
+ * agreement's cumulative total in the same transaction. The agreement rows of the vendor are
+ * locked, so concurrent invoices of one agreement are judged one after the other; the match row
+ * (primary key: the invoice) makes a retry find the earlier decision instead of counting twice.
+ * A definition whose approval user may not sign this invoice does not match: the invoice stays
+ * manual, with the reason in the audit trail.
+ */
+async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean): Promise<Agreement | undefined> {
+  const [earlier] = await tx.select().from(agreementMatches).where(eq(agreementMatches.invoiceId, invoice.id));
+  if (earlier) {
+    const [agreement] = await tx.select().from(agreements).where(eq(agreements.id, earlier.agreementId));
+    return agreement;
+  }
+  if (!firstTime || invoice.documentType !== 'invoice') return undefined;
+  let definitions = await tx
+    .select()
+    .from(agreements)
+    .where(and(eq(agreements.companyId, invoice.companyId), eq(agreements.vendorId, invoice.vendorId)))
+    .orderBy(asc(agreements.id))
+    .for('update');
+  if (definitions.length === 0) return undefined;
+  const matched = await tx
+    .select({ agreementId: agreementMatches.agreementId, invoiceDate: agreementMatches.invoiceDate })
+    .from(agreementMatches)
+    .where(
+      inArray(
+        agreementMatches.agreementId,
+        definitions.map((d) => d.id),
+      ),
+    );
+  const dates: Record<string, string[]> = {};
+  for (const m of matched) (dates[m.agreementId] ??= []).push(m.invoiceDate);
+  const misses: { agreementId: string; criterion: string; message: string }[] = [];
+  let match: Agreement | undefined;
+  for (;;) {
+    const outcome = matchAgreement(definitions, invoice, dates);
+    if (misses.length === 0) misses.push(...outcome.nearMisses);
+    const best = outcome.match ? definitions.find((d) => d.id === outcome.match!.id) : undefined;
+    if (!best) break;
+    const problem = await signerProblem(tx, best, invoice);
+    if (!problem) {
+      match = best;
+      break;
+    }
+    misses.push({ agreementId: best.id, criterion: 'approval_user', message: problem });
+    definitions = definitions.filter((d) => d.id !== best.id);
+  }
+  for (const miss of misses) {
+    await audit(tx, {
+      companyId: invoice.companyId,
+      invoiceId: invoice.id,
+      actor: 'system',
+      kind: 'agreement_miss',
+      message: `Agreement ${miss.agreementId} not applied (${miss.criterion}): ${miss.message}`,
+      data: { agreementId: miss.agreementId, criterion: miss.criterion },
+      eventKey: `${invoice.workflowId}:agreement-miss:${miss.agreementId}`,
+    });
+  }
+  if (!match) return undefined;
+  await tx
+    .insert(agreementMatches)
+    .values({ invoiceId: invoice.id, agreementId: match.id, invoiceDate: invoice.invoiceDate, gross: invoice.gross });
+  await tx
+    .update(agreements)
+    .set({ cumulativeTotal: sql`${agreements.cumulativeTotal} + ${invoice.gross}::numeric` })
+    .where(eq(agreements.id, match.id));
+  await audit(tx, {
+    companyId: invoice.companyId,
+    invoiceId: invoice.id,
+    actor: 'system',
+    kind: 'agreement_matched',
+    message: `Agreement invoice: matched agreement ${match.id}; ${invoice.gross} ${invoice.currency} added to its cumulative total ${match.cumulativeTotal}`,
+    data: { agreementId: match.id },
+    eventKey: `${invoice.workflowId}:agreement`,
+  });
+  return match;
+}
+
+/**
+ * Why the agreement's approval user may not sign this invoice now, or undefined: an active
+ * approver of the company whose limit covers the gross and whose cost centres cover every row of
+ * the agreement's coding, who did not submit the invoice; and, with no flow template to collect a
+ * second signature, an invoice that needs only one.
+ */
+async function signerProblem(tx: Tx, agreement: Agreement, invoice: Invoice): Promise<string | undefined> {
+  if (!agreement.approvalUserId) return undefined;
+  const signer = agreement.approvalUserId;
+  const user = await loadUser(tx, signer);
+  if (!user || !user.active || user.companyId !== invoice.companyId)
+    return `its approval user ${signer} is not an active user of this company`;
+  const routing = routingInvoiceOf(invoice);
+  if (routing.registeredBy === signer) return `its approval user ${signer} submitted this invoice (segregation of duties)`;
+  const [template] = await tx.select().from(codingTemplates).where(eq(codingTemplates.id, agreement.codingTemplateId));
+  const drafts = template ? draftsOf(template, invoice) : undefined;
+  if (!drafts) return 'its coding template cannot be applied to this invoice';
+  const rows = drafts.map((d) => ({ id: String(d.rowNo), dimensions: d.dimensions, approvers: [] }));
+  const rights = approvalRights(user, routing, rows);
+  if (rights.length < rows.length) {
+    return `its approval user ${signer} may not approve it (the approver role, a limit covering ${invoice.gross} ${invoice.currency}, and the cost centres of every row)`;
+  }
+  if (agreement.flowTemplateId === null && requiredApprovalsFor(invoice.gross, await loadRules(tx, invoice.companyId)) > 1) {
+    return `${invoice.gross} ${invoice.currency} is above the two-approver threshold, and the agreement gives one signature with no flow to collect the second`;
+  }
+  return undefined;
+}

@@ -1,0 +1,256 @@
+/**
+ * Who a task goes to, and with which rights, from the company's current directory. Pure: the
+ * `resolveAssignment` activity loads the directory and the settings and calls this; the
+ * model-based test calls it with a generated directory. This is where the liveness invariant is
+ * made: a task is only ever given to people who can see the invoice and can complete the task.
+ */
+import { compareDecimal } from '../money';
+import { signableRows, type ApprovalLimit } from '../approval';
+import type { AssigneeSpec } from '../flow';
+import type { Role, StepKind } from '../stages';
+
+/** One user as routing sees them: what they may see and sign, now. */
+export interface DirectoryUser {
+  id: string;
+  companyId: string;
+  roles: readonly Role[] | readonly string[];
+  groups: readonly string[];
+  /** Cost centres the user may approve; empty means every cost centre. */
+  costCentres: readonly string[];
+  /** Cleared for confidential invoices. */
+  confidential: boolean;
+  active: boolean;
+  approvalLimits: readonly ApprovalLimit[];
+}
+
+/** What a task is for: a flow step, or one of the clerks' tasks outside the flow. */
+export type TaskPurpose = StepKind | 'registration' | 'resubmission' | 'exceptions';
+
+/** A coding row as routing sees it: its dimensions and who has signed its approval so far. */
+export interface RoutingRow {
+  id: string;
+  dimensions: Record<string, string>;
+  /** Approval signatures, first approver first. */
+  approvers: readonly string[];
+}
+
+/** The invoice facts routing needs; fixed at intake except `codedBy`. */
+export interface RoutingInvoice {
+  companyId: string;
+  currency: string;
+  gross: string;
+  confidential: boolean;
+  /** Who submitted the invoice (segregation of duties). */
+  registeredBy?: string | undefined;
+  /** Who registered (coded) it in `new` (segregation of duties). */
+  codedBy?: string | undefined;
+}
+
+export interface AssignmentRequest {
+  purpose: TaskPurpose;
+  /** Who the step (or the admin's reassign, or the escalation) names; absent for the clerks' tasks. */
+  spec?: AssigneeSpec | undefined;
+  /** When the spec yields nobody: admins, then (approval) any approver of the company. */
+  fallback: boolean;
+  /** Users who may not be chosen: they acted already, or said "not mine". */
+  exclude: readonly string[];
+  invoice: RoutingInvoice;
+  rows: readonly RoutingRow[];
+}
+
+export interface Assignment {
+  ok: true;
+  assignees: string[];
+  /** Approval tasks: the rows each assignee may sign (limit and dimension rights). */
+  rights: Record<string, string[]>;
+  /** Where the assignees came from. */
+  source: 'step' | 'admins' | 'approvers' | 'clerks';
+  /** Approval signatures every row needs (2 above the company's two-approver threshold). */
+  requiredApprovals: number;
+  /** Named users left out, with the reason, for the audit trail. */
+  skipped: { userId: string; reason: string }[];
+}
+
+export interface NoAssignee {
+  ok: false;
+  /** Why nobody qualifies, in words an administrator understands. */
+  reason: string;
+  requiredApprovals: number;
+}
+
+export type AssignmentOutcome = Assignment | NoAssignee;
+
+export interface CompanyRules {
+  /** Gross above which two different approvers must sign, compared exactly in any currency; null for never. */
+  twoApproverThreshold: string | null;
+}
+
+/** 2 when the gross is above the threshold, else 1. Exact decimal comparison: never throws on scale. */
+export function requiredApprovalsFor(gross: string, rules: CompanyRules): number {
+  return rules.twoApproverThreshold !== null && compareDecimal(gross, rules.twoApproverThreshold) > 0 ? 2 : 1;
+}
+
+/** Whether a user may see the invoice at all: active, of its company, cleared when it is confidential. */
+export function canSee(user: DirectoryUser, invoice: RoutingInvoice): boolean {
+  return user.active && user.companyId === invoice.companyId && (!invoice.confidential || user.confidential);
+}
+
+/** Whether segregation of duties bars the user from approving: they submitted or coded the invoice. */
+export function barredFromApproving(userId: string, invoice: RoutingInvoice): boolean {
+  return userId === invoice.registeredBy || userId === invoice.codedBy;
+}
+
+/** A row still needs a signature from this user: it has fewer than `required` and none of theirs. */
+export function rowNeeds(row: RoutingRow, userId: string, required: number): boolean {
+  return row.approvers.length < required && !row.approvers.includes(userId);
+}
+
+/**
+ * The rows a user may sign now, judged with current data: the approver role, a limit covering the
+ * gross in the invoice's currency, the dimension right on each row, and not barred by segregation
+ * of duties. Empty when the user may sign nothing.
+ */
+export function approvalRights(user: DirectoryUser, invoice: RoutingInvoice, rows: readonly RoutingRow[]): string[] {
+  if (!user.roles.includes('approver') || barredFromApproving(user.id, invoice)) return [];
+  return signableRows(user, invoice, rows);
+}
+
+/**
+ * Whether an approver with these rights can act on an approval task: some row still needs their
+ * signature, or (every row being signed already) they confirm with rights on at least one row.
+ */
+export function canApproveWith(rights: readonly string[], rows: readonly RoutingRow[], userId: string, required: number): boolean {
+  if (rights.length === 0) return false;
+  const open = rows.filter((r) => r.approvers.length < required);
+  if (open.length === 0) return true;
+  return open.some((r) => rights.includes(r.id) && rowNeeds(r, userId, required));
+}
+
+/** The active users a spec names, in a stable order (users, groups, roles, owners by dimension). */
+export function namedBy(spec: AssigneeSpec, directory: readonly DirectoryUser[], rows: readonly RoutingRow[]): DirectoryUser[] {
+  const dimension = spec.byDimension;
+  const values = new Set(rows.map((r) => (dimension ? r.dimensions[dimension] : undefined)).filter((v): v is string => v !== undefined));
+  return directory
+    .filter(
+      (u) =>
+        spec.users?.includes(u.id) ||
+        u.roles.some((r) => spec.roles?.includes(r)) ||
+        u.groups.some((g) => spec.groups?.includes(g)) ||
+        (dimension === 'costCentre' && u.costCentres.some((c) => values.has(c))),
+    )
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Resolves a task's assignees: the people the spec names who qualify; when none does and
+ * `fallback` is set, the admins who qualify, then (for approval) any approver of the company who
+ * does; for the clerks' tasks, the clerks, then the admins. Nobody qualifying is an answer too,
+ * with the reason, so the process can send the invoice to exceptions review.
+ */
+export function resolveAssignment(request: AssignmentRequest, directory: readonly DirectoryUser[], rules: CompanyRules): AssignmentOutcome {
+  const { invoice, rows, purpose } = request;
+  const requiredApprovals = requiredApprovalsFor(invoice.gross, rules);
+  const excluded = new Set(request.exclude);
+  const skipped: Assignment['skipped'] = [];
+
+  const qualify = (candidates: readonly DirectoryUser[], record: boolean) => {
+    const chosen: string[] = [];
+    const rights: Record<string, string[]> = {};
+    for (const user of candidates) {
+      const why = disqualification(user);
+      if (why) {
+        if (record) skipped.push({ userId: user.id, reason: why });
+        continue;
+      }
+      chosen.push(user.id);
+      if (purpose === 'approval') rights[user.id] = approvalRights(user, invoice, rows);
+    }
+    return { chosen, rights };
+  };
+
+  function disqualification(user: DirectoryUser): string | undefined {
+    if (excluded.has(user.id)) return 'has already acted on or left this task';
+    if (!user.active) return 'is not active';
+    if (user.companyId !== invoice.companyId) return 'is not of this company';
+    if (invoice.confidential && !user.confidential) return 'is not cleared for confidential invoices';
+    if (purpose !== 'approval') return undefined;
+    if (!user.roles.includes('approver')) return 'does not have the approver role';
+    if (barredFromApproving(user.id, invoice)) return 'submitted or coded this invoice (segregation of duties)';
+    const rights = approvalRights(user, invoice, rows);
+    if (rights.length === 0) return `has no approval rights on this invoice (limit in ${invoice.currency} or cost centres)`;
+    if (!canApproveWith(rights, rows, user.id, requiredApprovals)) return 'has no right on any row that still needs a signature';
+    return undefined;
+  }
+
+  const tiers: { source: Assignment['source']; candidates: () => DirectoryUser[]; record: boolean }[] = [];
+  const isClerkTask = purpose === 'registration' || purpose === 'resubmission' || purpose === 'exceptions';
+  if (request.spec) tiers.push({ source: 'step', candidates: () => namedBy(request.spec!, directory, rows), record: true });
+  if (!request.spec || request.fallback) {
+    if (isClerkTask) tiers.push({ source: 'clerks', candidates: () => directory.filter((u) => u.roles.includes('clerk')), record: false });
+    tiers.push({ source: 'admins', candidates: () => directory.filter((u) => u.roles.includes('admin')), record: false });
+    if (purpose === 'approval') {
+      tiers.push({ source: 'approvers', candidates: () => directory.filter((u) => u.roles.includes('approver')), record: false });
+    }
+  }
+  for (const tier of tiers) {
+    const { chosen, rights } = qualify(tier.candidates(), tier.record);
+    if (chosen.length > 0) return { ok: true, assignees: chosen, rights, source: tier.source, requiredApprovals, skipped };
+  }
+  return { ok: false, reason: nobodyReason(request, skipped), requiredApprovals };
+}
+
+function nobodyReason(request: AssignmentRequest, skipped: Assignment['skipped']): string {
+  const who =
+    request.purpose === 'approval'
+      ? `may approve it (approver role, a limit covering ${request.invoice.gross} ${request.invoice.currency}, the cost centres of its rows, and not its submitter or coder)`
+      : request.purpose === 'registration' || request.purpose === 'resubmission' || request.purpose === 'exceptions'
+        ? 'is a clerk or admin who can see it'
+        : `can take its ${request.purpose} step`;
+  const named = skipped.length > 0 ? `; named but left out: ${skipped.map((s) => `${s.userId} ${s.reason}`).join('; ')}` : '';
+  const confidential = request.invoice.confidential ? ' and is cleared for confidential invoices' : '';
+  return `Nobody in the company ${who}${confidential}${named}`;
+}
+
+/** Whether a task may be delegated to a user, and with which approval rights. */
+export type DelegateOutcome = { ok: true; rights: string[] } | { ok: false; code: 'unknown_user' | 'no_approval_rights'; reason: string };
+
+/**
+ * Checks a delegate with current data: an active user of the invoice's company, or of an
+ * environment in partnership with it, cleared for confidential invoices where needed; for an
+ * approval task, with approval rights on a row that still needs their signature.
+ */
+export function delegateOutcome(
+  user: DirectoryUser | undefined,
+  partnered: boolean,
+  request: AssignmentRequest,
+  rules: CompanyRules,
+): DelegateOutcome {
+  const { invoice, rows } = request;
+  if (!user || !user.active) return { ok: false, code: 'unknown_user', reason: `There is no active user ${user?.id ?? 'by that id'}` };
+  if (user.companyId !== invoice.companyId && !partnered) {
+    return { ok: false, code: 'unknown_user', reason: `${user.id} is in an environment without a partnership with this one` };
+  }
+  if (invoice.confidential && !user.confidential) {
+    return { ok: false, code: 'unknown_user', reason: `${user.id} is not cleared for confidential invoices` };
+  }
+  if (request.purpose !== 'approval') return { ok: true, rights: [] };
+  const rights = approvalRights(user, invoice, rows);
+  if (!canApproveWith(rights, rows, user.id, requiredApprovalsFor(invoice.gross, rules))) {
+    const why = barredFromApproving(user.id, invoice)
+      ? 'submitted or coded this invoice (segregation of duties)'
+      : 'has no approval rights on any coding row of this invoice that still needs a signature';
+    return { ok: false, code: 'no_approval_rights', reason: `${user.id} ${why}` };
+  }
+  return { ok: true, rights };
+}
+
+/** Who is acting, as far as the admin-only actions and Temporal signals need to know. */
+export interface ActorFacts {
+  userId: string;
+  /** An active admin of the invoice's company. */
+  admin: boolean;
+}
+
+export function actorFacts(user: DirectoryUser | undefined, companyId: string, userId: string): ActorFacts {
+  return { userId, admin: !!user && user.active && user.companyId === companyId && user.roles.includes('admin') };
+}

@@ -1,0 +1,170 @@
+/**
+ * The routing state of one invoice: plain JSON, carried through continue-as-new, and the small
+ * helpers every action uses to read and change it. No Temporal or I/O import.
+ */
+import type { AssignmentOutcome, AssignmentRequest, RoutingInvoice, RoutingRow, TaskPurpose } from '../../domain/routing/assign';
+import type { AssigneeSpec } from '../../domain/flow';
+import type { Stage, StepKind, TaskMode } from '../../domain/stages';
+import type { HistoryEntry, MailIntent, Refusal, RefusalCode } from '../definitions';
+
+/** One step of the invoice's route, as the flow template said when the route was loaded. */
+export interface RouteStep {
+  kind: StepKind;
+  mode: TaskMode;
+  assignees: AssigneeSpec;
+  reminderAfterMs?: number;
+  escalateAfterMs?: number;
+  escalateTo?: AssigneeSpec;
+}
+
+/** The flow an invoice follows, loaded at intake and again on restart. */
+export interface Route {
+  flowTemplateId?: string;
+  name?: string;
+  steps: RouteStep[];
+  /** Why the invoice cannot be registered on this route (none, or no approval step); absent when fine. */
+  problem?: string;
+}
+
+export interface Signature {
+  by: string;
+  at: string;
+  /** An agreement's signature, given at matching. */
+  agreementId?: string;
+}
+
+export interface RowState {
+  id: string;
+  kind: 'expense' | 'tax';
+  dimensions: Record<string, string>;
+  review?: Signature;
+  /** Approval signatures, first approver first; at most `requiredApprovals` count. */
+  approvals: Signature[];
+}
+
+export type TaskState = 'resolving' | 'open' | 'done';
+
+export interface Task {
+  /** Stable across retries: `<workflowId>/<n>`. */
+  id: string;
+  stage: Stage;
+  /** Index of the route step; -1 for the clerks' tasks; `steps.length` for the payment gate. */
+  step: number;
+  purpose: TaskPurpose;
+  mode: TaskMode;
+  state: TaskState;
+  assignees: string[];
+  /** Approval tasks: the rows each assignee may sign, resolved when they were assigned. */
+  rights: Record<string, string[]>;
+  actedBy: string[];
+  /** Who left the task (not mine, delegated away): never assigned to it again. */
+  left: string[];
+  /** Who the task addresses when it is (re)resolved: the step's spec, or an admin's reassign. */
+  spec?: AssigneeSpec;
+  /** Opened for several users: each may leave it with "not mine". */
+  shared: boolean;
+  action?: string;
+  message?: string;
+  remindedAt?: string;
+  escalatedAt?: string;
+  /** An escalation waits for its extra assignees to be resolved. */
+  escalating?: boolean;
+  openedAt: string;
+  closedAt?: string;
+}
+
+export interface AgreementFacts {
+  id: string;
+  /** No flow template: straight to final posting when the signature is valid. */
+  touchless: boolean;
+  stage?: StepKind;
+}
+
+/** Everything the process knows; `version: 2` tells it from the v1 process's data. */
+export interface ProcessState {
+  version: 2;
+  invoiceId: string;
+  workflowId: string;
+  invoice: RoutingInvoice;
+  route: Route;
+  agreement?: AgreementFacts;
+  codingProblem?: string;
+  stage: Stage;
+  step: number;
+  seq: number;
+  taskCount: number;
+  requiredApprovals: number;
+  rows: RowState[];
+  tasks: Task[];
+  returnTo?: { stage: Stage; step: number };
+  history: HistoryEntry[];
+  /** Mails decided but not yet handed to the projection (it writes them to the outbox). */
+  outbox: MailIntent[];
+  journalEntryId?: string;
+}
+
+/** What the workflow must look up (activity `resolveAssignment`) before the process can go on. */
+export interface PendingAssignment {
+  taskId: string;
+  kind: 'open' | 'escalate';
+  request: AssignmentRequest;
+}
+
+export type { AssignmentOutcome, RoutingRow, Stage };
+
+/** The process's view of time and identity, given by the workflow (deterministic there). */
+export interface Clock {
+  now(): Date;
+}
+
+export function refusal(code: RefusalCode, message: string): Refusal {
+  return { code, message };
+}
+
+export function nonEmpty(s: unknown): s is string {
+  return typeof s === 'string' && s.trim().length > 0;
+}
+
+export function suffix(comment: string | undefined): string {
+  return comment ? ` (${comment})` : '';
+}
+
+export function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The open (or resolving) task: at most one at a time. */
+export function currentTask(s: ProcessState): Task | undefined {
+  return s.tasks.find((t) => t.state !== 'done');
+}
+
+/** Rows as routing sees them (dimensions and approval signers). */
+export function routingRows(s: ProcessState): RoutingRow[] {
+  return s.rows.map((r) => ({ id: r.id, dimensions: r.dimensions, approvers: r.approvals.map((a) => a.by) }));
+}
+
+/** Rows that still need an approval signature. */
+export function unsignedRows(s: ProcessState): RowState[] {
+  return s.rows.filter((r) => r.approvals.length < s.requiredApprovals);
+}
+
+/** Every row carries its approval signatures (and there is at least one row). */
+export function fullySigned(s: ProcessState): boolean {
+  return s.rows.length > 0 && unsignedRows(s).length === 0;
+}
+
+export function record(
+  s: ProcessState,
+  clock: Clock,
+  actor: string,
+  action: string,
+  outcome: HistoryEntry['outcome'],
+  message: string,
+): void {
+  s.history.push({ at: clock.now().toISOString(), actor, action, stage: s.stage, outcome, message });
+}
+
+/** Deep copy through JSON: the state is plain data, and queries must not share it. */
+export function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

@@ -1,0 +1,247 @@
+/**
+ * One run of an invoice workflow: the process, the lock that lets one change happen at a time
+ * (handlers, timers and posting take turns), the lookups and assignments the process asks for, and
+ * the projection. The workflow function in invoice.ts tells the story with these pieces.
+ */
+import { ApplicationFailure, condition, continueAsNew, allHandlersFinished, workflowInfo } from '@temporalio/workflow';
+import { activities, attempt } from './calls';
+import {
+  ACTION_REFUSED,
+  type ActionName,
+  type ActionResult,
+  type InvoiceWorkflowInput,
+  type InvoiceWorkflowResult,
+  type Refusal,
+} from './definitions';
+import { PAYLOAD_SCHEMAS, payloadProblems } from './payloads';
+import { InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './process';
+import { Projection } from './projection';
+
+const clock = { now: () => new Date() };
+
+export class InvoiceRun {
+  process: InvoiceProcess | undefined;
+  readonly projection: Projection;
+  private busy = false;
+  /** How many times in a row the blocked work has failed (for the back-off). */
+  failures = 0;
+
+  constructor(readonly input: InvoiceWorkflowInput) {
+    this.projection = new Projection(input.companyId, input.resume?.historyOffset ?? 0);
+  }
+
+  get p(): InvoiceProcess {
+    if (!this.process) throw new Error('the invoice is not prepared yet');
+    return this.process;
+  }
+
+  /** Runs `fn` when no other change is under way. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    // Several waiters wake in the same activation: each must look again before taking the turn.
+    while (this.busy) await condition(() => !this.busy);
+    this.busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Starts the process from the database (coding, agreement, route), or resumes the previous run's. */
+  async prepareOrResume(): Promise<'ready' | 'gone'> {
+    const { resume, invoiceId } = this.input;
+    if (resume) {
+      this.process = InvoiceProcess.restore(resume.process, clock);
+      this.projection.assume(this.process);
+      return 'ready';
+    }
+    for (;;) {
+      const prepared = await attempt(() => activities.prepareRouting({ invoiceId }));
+      if (prepared.ok) {
+        this.process = InvoiceProcess.start(invoiceId, workflowInfo().workflowId, prepared.value, clock);
+        break;
+      }
+      if (prepared.deterministic && /does not exist/.test(prepared.reason)) return 'gone';
+      await this.backOff('prepareRouting');
+    }
+    await this.exclusive(() => this.settleAndPersist());
+    return 'ready';
+  }
+
+  /** Resolves the assignments the process waits for, then writes the state; false when something is still failing. */
+  async settleAndPersist(): Promise<boolean> {
+    const settled = await this.settle();
+    const persisted = await this.projection.persist(this.p);
+    if (settled && persisted) this.failures = 0;
+    return settled && persisted;
+  }
+
+  /** Resolves pending assignments from current data (activity `resolveAssignment`). */
+  private async settle(): Promise<boolean> {
+    const p = this.p;
+    for (let pending = p.pendingAssignment(); pending; pending = p.pendingAssignment()) {
+      const request = pending.request;
+      const resolved = await attempt(() => activities.resolveAssignment({ companyId: this.input.companyId, request }));
+      if (resolved.ok) p.assigned(pending, resolved.value);
+      else if (resolved.deterministic) {
+        p.assigned(pending, {
+          ok: false,
+          reason: `Assignees could not be resolved: ${resolved.reason}`,
+          requiredApprovals: p.raw.requiredApprovals,
+        });
+      } else {
+        this.projection.blockedOn = 'resolveAssignment';
+        return false;
+      }
+    }
+    if (this.projection.blockedOn === 'resolveAssignment') this.projection.blockedOn = '';
+    return true;
+  }
+
+  /** Something keeps failing: say so in the Web UI and wait before the next try. */
+  async backOff(blockedOn: string): Promise<void> {
+    this.failures += 1;
+    this.projection.blockedOn = blockedOn;
+    if (this.process) this.projection.show(this.process);
+    await condition(() => false, Math.min(10_000 * 2 ** (this.failures - 1), 600_000));
+  }
+
+  /** Whether work failed for now and waits to be tried again: a write, or an assignment. */
+  get needsRetry(): boolean {
+    // While a change is under way it settles and writes its own state; only leftovers need a retry.
+    return !this.busy && (this.projection.dirty || this.p.pendingAssignment() !== undefined);
+  }
+
+  /** Waits (back-off) and tries the failed work again; the posting is retried by the main loop. */
+  async retryAfterBackOff(): Promise<void> {
+    await this.backOff(this.projection.blockedOn || 'recordState');
+    await this.exclusive(() => this.settleAndPersist());
+  }
+
+  /** The one path of every action, whether it came as an Update (API) or a Signal (Web UI, CLI). */
+  async act(kind: ActionName, raw: unknown, via: 'update' | 'signal'): Promise<ActionResult> {
+    await condition(() => this.process !== undefined);
+    return this.exclusive(async () => {
+      const p = this.p;
+      const parsed = PAYLOAD_SCHEMAS[kind].safeParse(raw);
+      if (!parsed.success) {
+        return this.refuse({ kind, payload: (raw ?? {}) as { by?: unknown } }, via, {
+          code: 'invalid_payload',
+          message: `The ${kind} payload is not valid: ${payloadProblems(parsed.error)}`,
+        });
+      }
+      const action = { kind, payload: parsed.data, via, lookups: {} } as Action;
+      const looked = await this.lookup(p.needs(action));
+      if ('code' in looked) return this.refuse(action, via, looked);
+      action.lookups = looked;
+      const refusal = p.check(action);
+      if (refusal) return this.refuse(action, via, refusal);
+      const from = p.stage;
+      const message = p.apply(action);
+      await this.settleAndPersist();
+      return p.result(from, message);
+    });
+  }
+
+  /** Refuses an Update before it reaches history, where that needs no lookup; `act` checks again. */
+  validate(kind: ActionName, raw: unknown): void {
+    const parsed = PAYLOAD_SCHEMAS[kind].safeParse(raw);
+    if (!parsed.success)
+      throw refused({ code: 'invalid_payload', message: `The ${kind} payload is not valid: ${payloadProblems(parsed.error)}` });
+    const p = this.process;
+    if (!p || p.pendingAssignment()) return;
+    const action = { kind, payload: parsed.data, via: 'update', lookups: {} } as Action;
+    if (Object.keys(p.needs(action)).length > 0) return;
+    const refusal = p.check(action);
+    if (refusal) throw refused(refusal);
+  }
+
+  /** A refused action is written to the audit trail; an Update's caller gets the refusal, a Signal's is logged. */
+  private async refuse(action: { kind: string; payload: { by?: unknown } }, via: 'update' | 'signal', why: Refusal): Promise<ActionResult> {
+    const p = this.p;
+    p.recordRefusal(action, why, via);
+    await this.projection.persist(p);
+    if (via === 'update') throw refused(why);
+    return p.result(p.stage, why.message);
+  }
+
+  /** What an action needs from current data, through the activities; a refusal when a lookup failed. */
+  private async lookup(needs: LookupNeeds): Promise<Lookups | Refusal> {
+    const { invoiceId, companyId } = this.input;
+    const lookups: Lookups = {};
+    const failed = (what: string, reason: string): Refusal => ({
+      code: 'not_ready',
+      message: `Could not look up ${what} just now (${reason}); nothing was changed, try again`,
+    });
+    if (needs.actor !== undefined) {
+      const userId = needs.actor;
+      const r = await attempt(() => activities.checkActor({ companyId, userId }));
+      if (!r.ok) return failed('who is acting', r.reason);
+      lookups.actor = r.value;
+    }
+    if (needs.delegate) {
+      const d = needs.delegate;
+      const r = await attempt(() => activities.checkDelegate({ companyId, userId: d.userId, request: d.request }));
+      if (!r.ok) return failed('the delegate', r.reason);
+      lookups.delegate = r.value;
+    }
+    if (needs.route) {
+      const r = await attempt(() => activities.loadRoute({ invoiceId }));
+      if (!r.ok) return failed('the flow', r.reason);
+      lookups.route = r.value;
+    }
+    if (needs.assignment) {
+      const request = needs.assignment;
+      const r = await attempt(() => activities.resolveAssignment({ companyId, request }));
+      if (!r.ok) return failed('the new assignees', r.reason);
+      lookups.assignment = r.value;
+    }
+    return lookups;
+  }
+
+  /**
+   * Final posting, exactly once (the journal is unique per invoice): `posted` once posted and
+   * recorded, `refused` when it went to exceptions review instead, `retry` when it failed for now.
+   */
+  async post(): Promise<'posted' | 'refused' | 'retry'> {
+    return this.exclusive(async () => {
+      const p = this.p;
+      if (p.stage !== 'payment') return p.stage === 'posted' ? 'posted' : 'refused';
+      const posted = await attempt(() => activities.postInvoice({ invoiceId: this.input.invoiceId }));
+      if (!posted.ok && !posted.deterministic) return 'retry';
+      if (this.projection.blockedOn === 'postInvoice') this.projection.blockedOn = '';
+      if (posted.ok) p.posted(posted.value.journalEntryId);
+      else p.postingFailed(posted.reason);
+      await this.settleAndPersist();
+      return posted.ok ? 'posted' : 'refused';
+    });
+  }
+
+  shouldContinueAsNew(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || (this.input.maxHistoryEvents !== undefined && info.historyLength > this.input.maxHistoryEvents);
+  }
+
+  /** Hands the state over to a fresh run once every handler has finished and everything is written. */
+  async continueAsNew(): Promise<never> {
+    await condition(allHandlersFinished);
+    while (this.busy) await condition(() => !this.busy);
+    const p = this.p;
+    const historyOffset = this.projection.historyOffset;
+    p.trim();
+    return continueAsNew<(input: InvoiceWorkflowInput) => Promise<InvoiceWorkflowResult>>({
+      ...this.input,
+      resume: { process: p.toJSON(), historyOffset },
+    });
+  }
+
+  async result(): Promise<InvoiceWorkflowResult> {
+    await condition(allHandlersFinished);
+    const state = this.p.state();
+    return { stage: state.stage, ...(state.journalEntryId ? { journalEntryId: state.journalEntryId } : {}) };
+  }
+}
+
+function refused(refusal: Refusal): ApplicationFailure {
+  return ApplicationFailure.create({ type: ACTION_REFUSED, message: refusal.message, details: [refusal], nonRetryable: true });
+}
