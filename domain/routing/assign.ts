@@ -213,3 +213,46 @@ function nobodyReason(request: AssignmentRequest, skipped: Assignment['skipped']
   const confidential = request.invoice.confidential ? ' and is cleared for confidential invoices' : '';
   return `Nobody in the company ${who}${confidential}${named ? `; named but left out: ${named}` : ''}`;
 }
+/** Whether a task may be delegated to a user, and with which approval rights. */
+export type DelegateOutcome = { ok: true; rights: string[] } | { ok: false; code: 'unknown_user' | 'no_approval_rights'; reason: string };
+
+/**
+ * Checks a delegate with current data: an active user of the invoice's company, or of an
+ * environment in partnership with it, cleared for confidential invoices where needed; for an
+ * approval task, with approval rights on a row that still needs their signature.
+ */
+export function delegateOutcome(
+  user: DirectoryUser | undefined,
+  partnered: boolean,
+  request: AssignmentRequest,
+  rules: CompanyRules,
+): DelegateOutcome {
+  const { invoice, rows } = request;
+  if (!user || !user.active) return { ok: false, code: 'unknown_user', reason: `There is no active user ${user?.id ?? 'by that id'}` };
+  if (user.companyId !== invoice.companyId && !partnered) {
+    return { ok: false, code: 'unknown_user', reason: `${user.id} is in an environment without a partnership with this one` };
+  }
+  if (invoice.confidential && !user.confidential) {
+    return { ok: false, code: 'unknown_user', reason: `${user.id} is not cleared for confidential invoices` };
+  }
+  if (request.purpose !== 'approval') return { ok: true, rights: [] };
+  const rights = approvalRights(user, invoice, rows);
+  if (!canApproveWith(rights, rows, user.id, requiredApprovalsFor(invoice.gross, rules))) {
+    const why = barredFromApproving(user.id, invoice)
+      ? 'submitted or coded this invoice (segregation of duties)'
+      : 'has no approval rights on any coding row of this invoice that still needs a signature';
+    return { ok: false, code: 'no_approval_rights', reason: `${user.id} ${why}` };
+  }
+  return { ok: true, rights };
+}
+
+/** Who is acting, as far as the admin-only actions and Temporal signals need to know. */
+export interface ActorFacts {
+  userId: string;
+  /** An active admin of the invoice's company. */
+  admin: boolean;
+}
+
+export function actorFacts(user: DirectoryUser | undefined, companyId: string, userId: string): ActorFacts {
+  return { userId, admin: !!user && user.active && user.companyId === companyId && user.roles.includes('admin') };
+}
