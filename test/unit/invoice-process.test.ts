@@ -175,4 +175,56 @@ describe('invoice process v2', () => {
     expect(p.stage).toBe('exceptions_review');
     expect(act(p, w, { kind: 'resolveException', payload: { by: 'alice' } })).toMatchObject({ ok: true, result: { stage: 'payment' } });
   });
+
+  describe('mode all with not mine, delegation and reassign', () => {
+    const allApprove = () => world({}, [{ kind: 'approval', mode: 'all', assignees: { users: ['carol', 'dave'] } }]);
+
+    it('not mine removes the user part: the task completes when the others have acted', () => {
+      const w = allApprove();
+      const p = start('a1', prep(w), w);
+      act(p, w, approve('alice'));
+      act(p, w, approve('carol'));
+      expect(act(p, w, { kind: 'notMine', payload: { by: 'dave' } })).toMatchObject({ ok: true, result: { stage: 'payment' } });
+      expectInvariants(w, p);
+    });
+
+    it('the delegate owes the part of the delegator', () => {
+      const w = allApprove();
+      w.directory.push(user('frank', ['approver'], limit(null)));
+      const p = start('a2', prep(w), w);
+      act(p, w, approve('alice'));
+      act(p, w, { kind: 'delegate', payload: { by: 'carol', to: 'frank' } });
+      expect(p.waitingOn).toEqual(['frank', 'dave']);
+      act(p, w, approve('dave'));
+      expect(p.stage).toBe('approval');
+      expect(act(p, w, approve('frank'))).toMatchObject({ ok: true, result: { stage: 'payment' } });
+      expect(p.raw.rows.every((r) => r.approvals.map((a) => a.by).join() === 'dave')).toBe(true);
+    });
+
+    it('reassign makes the new people the ones awaited, and who acted stays recorded', () => {
+      const w = allApprove();
+      w.directory.push(user('frank', ['approver'], limit(null)));
+      const p = start('a3', prep(w), w);
+      act(p, w, approve('alice'));
+      act(p, w, approve('carol'));
+      act(p, w, { kind: 'reassign', payload: { by: 'erin', to: { users: ['frank'] } } });
+      expect(p.waitingOn).toEqual(['frank']);
+      expect(p.task?.actedBy).toEqual(['carol']);
+      expect(act(p, w, approve('frank'))).toMatchObject({ ok: true, result: { stage: 'payment' } });
+    });
+
+    it('rows still unsigned after everyone acted go to those who can sign them', () => {
+      const w = world({}, [{ kind: 'approval', mode: 'all', assignees: { users: ['frank', 'grace'] } }]);
+      w.directory.push(user('frank', ['approver'], { ...limit(null), costCentres: ['CC-1'] }));
+      w.directory.push(user('grace', ['approver'], { ...limit(null), costCentres: ['CC-1'] }));
+      const p = start('a4', prep(w), w);
+      act(p, w, approve('alice'));
+      act(p, w, approve('frank'));
+      act(p, w, approve('grace'));
+      // Row r2 is on CC-2, which neither may sign: the approvers who can (carol, dave) get a task for it.
+      expect(p.stage).toBe('approval');
+      expect(p.waitingOn).toEqual(['carol', 'dave']);
+      expectInvariants(w, p);
+    });
+  });
 });
