@@ -9,6 +9,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { startTemporalDevServer } from '../scripts/temporal-server';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker';
 
 type Stop = () => Promise<void>;
 const g = globalThis as typeof globalThis & { __invoiceflowTeardown?: Stop[] };
@@ -32,7 +33,8 @@ export default async function globalSetup(): Promise<void> {
       return server.address;
     })(),
     (async () => {
-      const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+      // The same bundle options as the worker's, so tests run what production runs.
+      const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger, ...WORKFLOW_BUNDLE_OPTIONS });
       const file = path.join(tmp, 'workflow-bundle.js');
       await writeFile(file, code);
       return file;

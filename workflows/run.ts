@@ -13,7 +13,7 @@ import {
   type InvoiceWorkflowResult,
   type Refusal,
 } from './definitions';
-import { PAYLOAD_SCHEMAS, payloadProblems } from './payloads';
+import { parsePayload } from './payload-check';
 import { InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './process';
 import { Projection } from './projection';
 
@@ -123,14 +123,14 @@ export class InvoiceRun {
     await condition(() => this.process !== undefined);
     return this.exclusive(async () => {
       const p = this.p;
-      const parsed = PAYLOAD_SCHEMAS[kind].safeParse(raw);
-      if (!parsed.success) {
+      const parsed = parsePayload(kind, raw);
+      if (!parsed.ok) {
         return this.refuse({ kind, payload: (raw ?? {}) as { by?: unknown } }, via, {
           code: 'invalid_payload',
-          message: `The ${kind} payload is not valid: ${payloadProblems(parsed.error)}`,
+          message: `The ${kind} payload is not valid: ${parsed.problems}`,
         });
       }
-      const action = { kind, payload: parsed.data, via, lookups: {} } as Action;
+      const action = { kind, payload: parsed.payload, via, lookups: {} } as Action;
       const looked = await this.lookup(p.needs(action));
       if ('code' in looked) return this.refuse(action, via, looked);
       action.lookups = looked;
@@ -145,12 +145,11 @@ export class InvoiceRun {
 
   /** Refuses an Update before it reaches history, where that needs no lookup; `act` checks again. */
   validate(kind: ActionName, raw: unknown): void {
-    const parsed = PAYLOAD_SCHEMAS[kind].safeParse(raw);
-    if (!parsed.success)
-      throw refused({ code: 'invalid_payload', message: `The ${kind} payload is not valid: ${payloadProblems(parsed.error)}` });
+    const parsed = parsePayload(kind, raw);
+    if (!parsed.ok) throw refused({ code: 'invalid_payload', message: `The ${kind} payload is not valid: ${parsed.problems}` });
     const p = this.process;
     if (!p || p.pendingAssignment()) return;
-    const action = { kind, payload: parsed.data, via: 'update', lookups: {} } as Action;
+    const action = { kind, payload: parsed.payload, via: 'update', lookups: {} } as Action;
     if (Object.keys(p.needs(action)).length > 0) return;
     const refusal = p.check(action);
     if (refusal) throw refused(refusal);
