@@ -304,6 +304,7 @@ async function signerProblem(tx: Tx, agreement: Agreement, invoice: Invoice): Pr
     return `its approval user ${signer} is not an active user of this company`;
   const routing = routingInvoiceOf(invoice);
   if (routing.registeredBy === signer) return `its approval user ${signer} submitted this invoice (segregation of duties)`;
+  if (invoice.confidential && !user.confidential) return `its approval user ${signer} is not cleared for confidential invoices`;
   const [template] = await tx.select().from(codingTemplates).where(eq(codingTemplates.id, agreement.codingTemplateId));
   const drafts = template ? draftsOf(template, invoice) : undefined;
   if (!drafts) return 'its coding template cannot be applied to this invoice';

@@ -8,6 +8,9 @@ import { compareDecimal } from '../money';
 import { signableRows, type ApprovalLimit } from '../approval';
 import type { AssigneeSpec } from '../flow';
 import type { Role, StepKind } from '../stages';
+import { barredFromApproving, canApproveWith, rowNeeds, type RoutingInvoice, type RoutingRow } from './signatures';
+
+export { barredFromApproving, canApproveWith, rowNeeds, type RoutingInvoice, type RoutingRow };
 
 /** One user as routing sees them: what they may see and sign, now. */
 export interface DirectoryUser {
@@ -25,26 +28,6 @@ export interface DirectoryUser {
 
 /** What a task is for: a flow step, or one of the clerks' tasks outside the flow. */
 export type TaskPurpose = StepKind | 'registration' | 'resubmission' | 'exceptions';
-
-/** A coding row as routing sees it: its dimensions and who has signed its approval so far. */
-export interface RoutingRow {
-  id: string;
-  dimensions: Record<string, string>;
-  /** Approval signatures, first approver first. */
-  approvers: readonly string[];
-}
-
-/** The invoice facts routing needs; fixed at intake except `codedBy`. */
-export interface RoutingInvoice {
-  companyId: string;
-  currency: string;
-  gross: string;
-  confidential: boolean;
-  /** Who submitted the invoice (segregation of duties). */
-  registeredBy?: string | undefined;
-  /** Who registered (coded) it in `new` (segregation of duties). */
-  codedBy?: string | undefined;
-}
 
 export interface AssignmentRequest {
   purpose: TaskPurpose;
@@ -95,16 +78,6 @@ export function canSee(user: DirectoryUser, invoice: RoutingInvoice): boolean {
   return user.active && user.companyId === invoice.companyId && (!invoice.confidential || user.confidential);
 }
 
-/** Whether segregation of duties bars the user from approving: they submitted or coded the invoice. */
-export function barredFromApproving(userId: string, invoice: RoutingInvoice): boolean {
-  return userId === invoice.registeredBy || userId === invoice.codedBy;
-}
-
-/** A row still needs a signature from this user: it has fewer than `required` and none of theirs. */
-export function rowNeeds(row: RoutingRow, userId: string, required: number): boolean {
-  return row.approvers.length < required && !row.approvers.includes(userId);
-}
-
 /**
  * The rows a user may sign now, judged with current data: the approver role, a limit covering the
  * gross in the invoice's currency, the dimension right on each row, and not barred by segregation
@@ -113,17 +86,6 @@ export function rowNeeds(row: RoutingRow, userId: string, required: number): boo
 export function approvalRights(user: DirectoryUser, invoice: RoutingInvoice, rows: readonly RoutingRow[]): string[] {
   if (!user.roles.includes('approver') || barredFromApproving(user.id, invoice)) return [];
   return signableRows(user, invoice, rows);
-}
-
-/**
- * Whether an approver with these rights can act on an approval task: some row still needs their
- * signature, or (every row being signed already) they confirm with rights on at least one row.
- */
-export function canApproveWith(rights: readonly string[], rows: readonly RoutingRow[], userId: string, required: number): boolean {
-  if (rights.length === 0) return false;
-  const open = rows.filter((r) => r.approvers.length < required);
-  if (open.length === 0) return true;
-  return open.some((r) => rights.includes(r.id) && rowNeeds(r, userId, required));
 }
 
 /** The active users a spec names, in a stable order (users, groups, roles, owners by dimension). */
@@ -196,6 +158,8 @@ export function resolveAssignment(request: AssignmentRequest, directory: readonl
     const { chosen, rights } = qualify(tier.candidates(), tier.record);
     if (chosen.length > 0) return { ok: true, assignees: chosen, rights, source: tier.source, requiredApprovals, skipped };
   }
+  // A clerks' task never waits on nobody because everyone who could take it left it: back to them.
+  if (isClerkTask && excluded.size > 0 && request.fallback) return resolveAssignment({ ...request, exclude: [] }, directory, rules);
   return { ok: false, reason: nobodyReason(request, skipped), requiredApprovals };
 }
 

@@ -7,7 +7,7 @@
 import type { TaskPurpose } from '../../domain/routing/assign';
 import type { Action, Rule } from './actions';
 import { clearSignatures } from './approve';
-import { closeTask, reopen } from './route';
+import { allActed, closeTask, completeAll, reopen } from './route';
 import { currentTask, record, refusal, routingRows, type ProcessState, type Route, type Stage } from './state';
 
 type Restart = Extract<Action, { kind: 'restart' }>;
@@ -107,6 +107,8 @@ export const reassign: Rule<Reassign> = {
         'done',
         `The ${task.stage} task is reassigned to ${assignment.assignees.join(', ')}${why(p.reason)}`,
       );
+      // In mode all, the people now named may all have acted already: then the task is done.
+      if (task.mode === 'all' && allActed(task)) completeAll(s, clock, task);
     }
     return 'Reassigned';
   },

@@ -3,7 +3,7 @@
  * In an approval step the approver signs every row their rights cover that still needs their
  * signature; the step is done when its task is (`any`: the first approver; `all`: every one).
  */
-import { barredFromApproving, canApproveWith, rowNeeds } from '../../domain/routing/assign';
+import { barredFromApproving, canApproveWith, rowNeeds } from '../../domain/routing/signatures';
 import type { Action, Rule } from './actions';
 import { checkTaskActor, openTaskOf } from './actions';
 import { advanceTo, allActed, closeTask, completeAll, finishStep } from './route';
@@ -60,6 +60,8 @@ export const approve: Rule<Approve> = {
         if (task.purpose === 'resubmission') clearSignatures(s, 'all');
         if (a.lookups.route) s.route = a.lookups.route;
         s.invoice.codedBy = by;
+        // Whoever codes the invoice may not have signed it: such a signature no longer counts.
+        for (const row of s.rows) row.approvals = row.approvals.filter((x) => !barredFromApproving(x.by, s.invoice));
         closeTask(task, clock, by, 'approve');
         record(s, clock, by, 'approve', 'done', `${task.purpose === 'registration' ? 'Registered' : 'Resubmitted'}${suffix(comment)}`);
         advanceTo(s, clock, 0);

@@ -90,12 +90,13 @@ export function canAct(world: World, p: InvoiceProcess, userId: string): boolean
 /** Liveness violations of the current state, in words (empty when it holds). */
 export function livenessViolations(world: World, p: InvoiceProcess): string[] {
   const s = p.raw;
-  if (CLOSED_STAGES.includes(s.stage)) return [];
   const open = s.tasks.filter((t) => t.state !== 'done');
+  if (CLOSED_STAGES.includes(s.stage)) return open.length > 0 ? [`a task is open in ${s.stage}`] : [];
   if (open.length !== 1) return [`${open.length} tasks are open in ${s.stage}; exactly one must be`];
   const task = open[0]!;
   if (task.state !== 'open') return [`the ${task.stage} task is still being resolved`];
   if (task.stage !== s.stage) return [`the open task is a ${task.stage} task but the invoice is in ${s.stage}`];
+  if (task.stage === 'exceptions_review' && !task.message?.trim()) return ['the exceptions review task carries no reason'];
   const waiting = pendingOn(task);
   if (waiting.length === 0) return [`the ${task.stage} task waits on nobody`];
   const able = waiting.filter((u) => canAct(world, p, u));

@@ -3,6 +3,7 @@
  * helpers every action uses to read and change it. No Temporal or I/O import.
  */
 import type { AssignmentOutcome, AssignmentRequest, RoutingInvoice, RoutingRow, TaskPurpose } from '../../domain/routing/assign';
+import { barredFromApproving } from '../../domain/routing/signatures';
 import type { AssigneeSpec } from '../../domain/flow';
 import type { Stage, StepKind, TaskMode } from '../../domain/stages';
 import type { HistoryEntry, MailIntent, Refusal, RefusalCode } from '../definitions';
@@ -143,9 +144,9 @@ export function routingRows(s: ProcessState): RoutingRow[] {
   return s.rows.map((r) => ({ id: r.id, dimensions: r.dimensions, approvers: r.approvals.map((a) => a.by) }));
 }
 
-/** Rows that still need an approval signature. */
+/** Rows that still need an approval signature; a signature barred by segregation of duties never counts. */
 export function unsignedRows(s: ProcessState): RowState[] {
-  return s.rows.filter((r) => r.approvals.length < s.requiredApprovals);
+  return s.rows.filter((r) => r.approvals.filter((a) => !barredFromApproving(a.by, s.invoice)).length < s.requiredApprovals);
 }
 
 /** Every row carries its approval signatures (and there is at least one row). */
