@@ -9,25 +9,14 @@ import { buildPayloadSchemas } from './payload-schemas';
 const built = buildPayloadSchemas();
 
 export const { AssigneeSpecSchema, ACTION_BODIES, PAYLOAD_SCHEMAS } = built;
-const {
-  approve: ApprovePayloadSchema,
-  reject: RejectPayloadSchema,
-  delegate: DelegatePayloadSchema,
-  notMine: NotMinePayloadSchema,
-  exceptionsReview: ExceptionsReviewPayloadSchema,
-  resolveException: ResolveExceptionPayloadSchema,
-  restart: RestartPayloadSchema,
-  reassign: ReassignPayloadSchema,
-  refresh: RefreshPayloadSchema,
-} = PAYLOAD_SCHEMAS;
 
-export type ApprovePayload = z.infer<typeof ApprovePayloadSchema>;
-export type RejectPayload = z.infer<typeof RejectPayloadSchema>;
-export type DelegatePayload = z.infer<typeof DelegatePayloadSchema>;
-export type NotMinePayload = z.infer<typeof NotMinePayloadSchema>;
-export type ExceptionsReviewPayload = z.infer<typeof ExceptionsReviewPayloadSchema>;
-export type ResolveExceptionPayload = z.infer<typeof ResolveExceptionPayloadSchema>;
-export type RestartPayload = z.infer<typeof RestartPayloadSchema>;
-export type ReassignPayload = z.infer<typeof ReassignPayloadSchema>;
-export type RefreshPayload = z.infer<typeof RefreshPayloadSchema>;
+export type ApprovePayload = z.infer<typeof PAYLOAD_SCHEMAS.approve>;
+export type RejectPayload = z.infer<typeof PAYLOAD_SCHEMAS.reject>;
+export type DelegatePayload = z.infer<typeof PAYLOAD_SCHEMAS.delegate>;
+export type NotMinePayload = z.infer<typeof PAYLOAD_SCHEMAS.notMine>;
+export type ExceptionsReviewPayload = z.infer<typeof PAYLOAD_SCHEMAS.exceptionsReview>;
+export type ResolveExceptionPayload = z.infer<typeof PAYLOAD_SCHEMAS.resolveException>;
+export type RestartPayload = z.infer<typeof PAYLOAD_SCHEMAS.restart>;
+export type ReassignPayload = z.infer<typeof PAYLOAD_SCHEMAS.reassign>;
+export type RefreshPayload = z.infer<typeof PAYLOAD_SCHEMAS.refresh>;
 export type AssigneeSpecPayload = z.infer<typeof AssigneeSpecSchema>;
