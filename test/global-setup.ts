@@ -34,7 +34,11 @@ export default async function globalSetup(): Promise<void> {
     })(),
     (async () => {
       // The same bundle options as the worker's, so tests run what production runs.
-      const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger, ...WORKFLOW_BUNDLE_OPTIONS });
+      const { code } = await bundleWorkflowCode({
+        workflowsPath: require.resolve('../workflows'),
+        logger: quietLogger,
+        ...WORKFLOW_BUNDLE_OPTIONS,
+      });
       const file = path.join(tmp, 'workflow-bundle.js');
       await writeFile(file, code);
       return file;
