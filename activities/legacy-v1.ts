@@ -8,14 +8,14 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { lockInvoice } from '../db/locks';
-import { codingRows, flowTemplates, invoices, mailOutbox, vendors } from '../db/schema';
+import { codingRows, flowTemplates, invoices, mailOutbox } from '../db/schema';
 import { signableRows } from '../domain/approval';
 import { durationMs, resolveAssignees, type AssigneeSpec } from '../domain/flow';
 import { requiredApprovalsFor } from '../domain/routing/assign';
 import type { DelegateLookup, InvoiceContext, ResolvedStep } from '../workflows/legacy/definitions-v1';
 import { loadDirectory, loadRules, loadUser, partnered } from './directory';
 import { activity } from './failures';
-import { codeInvoice, pickTemplate } from './prepare-routing';
+import { agreementFacts, codeInvoice, templateFor } from './prepare-routing';
 
 export function legacyV1Activities({ db, clock }: { db: Db; clock: () => Date }) {
   return {
@@ -27,13 +27,7 @@ export function legacyV1Activities({ db, clock }: { db: Db; clock: () => Date })
         if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
         const { rows, agreement, codingProblem } = await codeInvoice(tx, invoice, clock);
         const directory = await loadDirectory(tx, invoice.companyId);
-        const [vendor] = await tx.select({ flowTemplateId: vendors.flowTemplateId }).from(vendors).where(eq(vendors.id, invoice.vendorId));
-        const flow = await pickTemplate(
-          tx,
-          flowTemplates,
-          invoice.companyId,
-          agreement ? agreement.flowTemplateId : (vendor?.flowTemplateId ?? null),
-        );
+        const flow = await templateFor(tx, flowTemplates, invoice, agreement ? agreement.flowTemplateId : undefined);
         const rowInfo = rows.map((r) => ({ id: r.id, kind: r.kind, dimensions: r.dimensions }));
         const steps: ResolvedStep[] = (flow?.steps ?? []).map((step) => {
           const assignees = resolveAssignees(step.assignees, directory, rowInfo);
@@ -73,15 +67,7 @@ export function legacyV1Activities({ db, clock }: { db: Db; clock: () => Date })
             ...(r.approvedBy ? { approvedBy: r.approvedBy } : {}),
           })),
           ...(codingProblem ? { codingProblem } : {}),
-          ...(agreement
-            ? {
-                agreement: {
-                  id: agreement.id,
-                  touchless: agreement.flowTemplateId === null,
-                  ...(agreement.stage ? { stage: agreement.stage } : {}),
-                },
-              }
-            : {}),
+          ...(agreement ? { agreement: agreementFacts(agreement) } : {}),
           clerks: resolveAssignees({ roles: ['clerk'] }, directory),
           admins: resolveAssignees({ roles: ['admin'] }, directory),
           steps,

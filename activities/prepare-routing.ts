@@ -15,6 +15,7 @@ import { durationMs } from '../domain/flow';
 import { format, MoneyError, money, sameAmount, sum } from '../domain/money';
 import { approvalRights, requiredApprovalsFor, type RoutingInvoice } from '../domain/routing/assign';
 import type { Preparation, Route } from '../workflows/process';
+import type { AgreementFacts } from '../workflows/process/state';
 import { audit } from './audit';
 import { loadRules, loadUser } from './directory';
 import { activity } from './failures';
@@ -46,15 +47,7 @@ export function routingActivities({ db, clock }: { db: Db; clock: () => Date }) 
             ...(r.approvedBy && agreement ? { agreementId: agreement.id } : {}),
           })),
           route,
-          ...(agreement
-            ? {
-                agreement: {
-                  id: agreement.id,
-                  touchless: agreement.flowTemplateId === null,
-                  ...(agreement.stage ? { stage: agreement.stage } : {}),
-                },
-              }
-            : {}),
+          ...(agreement ? { agreement: agreementFacts(agreement) } : {}),
           ...(codingProblem ? { codingProblem } : {}),
         };
       });
@@ -79,6 +72,11 @@ async function invoiceOf(db: Db | Tx, invoiceId: string): Promise<Invoice> {
   return invoice;
 }
 
+/** What routing needs to know of a matched agreement. */
+export function agreementFacts(agreement: Agreement): AgreementFacts {
+  return { id: agreement.id, touchless: agreement.flowTemplateId === null, ...(agreement.stage ? { stage: agreement.stage } : {}) };
+}
+
 export function routingInvoiceOf(invoice: Invoice): RoutingInvoice {
   return {
     companyId: invoice.companyId,
@@ -95,8 +93,7 @@ export function routingInvoiceOf(invoice: Invoice): RoutingInvoice {
  * problem, and registration refuses it with that reason.
  */
 export async function routeOf(db: Db | Tx, invoice: Invoice, agreementFlowId?: string | null): Promise<Route> {
-  const [vendor] = await db.select({ flowTemplateId: vendors.flowTemplateId }).from(vendors).where(eq(vendors.id, invoice.vendorId));
-  const template = await pickTemplate(db, flowTemplates, invoice.companyId, agreementFlowId ?? vendor?.flowTemplateId ?? null);
+  const template = await templateFor(db, flowTemplates, invoice, agreementFlowId ?? undefined);
   if (!template) {
     return {
       steps: [],
@@ -125,6 +122,22 @@ export async function routeOf(db: Db | Tx, invoice: Invoice, agreementFlowId?: s
 
 type TemplateTable = typeof codingTemplates | typeof flowTemplates;
 
+/**
+ * The coding or flow template an invoice uses: its agreement's when it matched one (`null`: the
+ * agreement names none, so the company default), else its vendor's, else the company default.
+ */
+export async function templateFor<T extends TemplateTable>(
+  db: Db | Tx,
+  table: T,
+  invoice: Invoice,
+  agreementTemplateId: string | null | undefined,
+): Promise<T['$inferSelect'] | undefined> {
+  if (agreementTemplateId !== undefined) return pickTemplate(db, table, invoice.companyId, agreementTemplateId);
+  const column = (table as TemplateTable) === codingTemplates ? vendors.codingTemplateId : vendors.flowTemplateId;
+  const [vendor] = await db.select({ templateId: column }).from(vendors).where(eq(vendors.id, invoice.vendorId));
+  return pickTemplate(db, table, invoice.companyId, vendor?.templateId ?? null);
+}
+
 /** The given template of the company when an id is given, else the company default. */
 export async function pickTemplate<T extends TemplateTable>(
   db: Db | Tx,
@@ -151,13 +164,7 @@ export async function codeInvoice(
   let rows = await rowsOf();
   const agreement = await matchAgreementOnce(tx, invoice, rows.length === 0);
   if (rows.length === 0) {
-    const [vendor] = await tx.select({ codingTemplateId: vendors.codingTemplateId }).from(vendors).where(eq(vendors.id, invoice.vendorId));
-    const template = await pickTemplate(
-      tx,
-      codingTemplates,
-      invoice.companyId,
-      agreement ? agreement.codingTemplateId : (vendor?.codingTemplateId ?? null),
-    );
+    const template = await templateFor(tx, codingTemplates, invoice, agreement?.codingTemplateId);
     const drafts = template ? draftsOf(template, invoice) : undefined;
     if (template && drafts) {
       await tx
