@@ -2,10 +2,10 @@
  * Routing's view of the company, read fresh for every decision: users with their roles, groups,
  * limits, cost centres, clearance and active flag, the settings, and partnerships.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/client';
-import { approvalLimits, companies, partnerships, settings, users } from '../db/schema';
+import { approvalLimits, companies, costCentres, partnerships, settings, users } from '../db/schema';
 import {
   actorFacts,
   delegateOutcome,
@@ -82,10 +82,19 @@ export async function loadUser(db: DbOrTx, userId: string): Promise<DirectoryUse
   return user;
 }
 
-/** The company rules routing applies (the two-approver threshold). */
+/** The company rules routing applies: the two-approver threshold and the cost-centre owners. */
 export async function loadRules(db: DbOrTx, companyId: string): Promise<CompanyRules> {
-  const [row] = await db.select({ threshold: settings.twoApproverThreshold }).from(settings).where(eq(settings.companyId, companyId));
-  return { twoApproverThreshold: row?.threshold ?? null };
+  const [[row], owned] = await Promise.all([
+    db.select({ threshold: settings.twoApproverThreshold }).from(settings).where(eq(settings.companyId, companyId)),
+    db
+      .select({ code: costCentres.code, ownerId: costCentres.ownerId })
+      .from(costCentres)
+      .where(and(eq(costCentres.companyId, companyId), eq(costCentres.active, true), isNotNull(costCentres.ownerId))),
+  ]);
+  return {
+    twoApproverThreshold: row?.threshold ?? null,
+    costCentreOwners: Object.fromEntries(owned.map((c) => [c.code, c.ownerId!])),
+  };
 }
 
 /** Whether the environments of two companies are the same or in partnership. */

@@ -1,7 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { RequestHandler, Response } from 'express';
 import type { Db } from '../db/client';
-import { agreements, flowTemplates, users, vendors } from '../db/schema';
+import { agreements, apiTokens, flowTemplates, users, vendors } from '../db/schema';
 import { hashToken } from '../lib/tokens';
 import { ApiError } from './errors';
 
@@ -13,11 +13,13 @@ export function authenticate(db: Db): RequestHandler {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new ApiError(401, 'unauthenticated', 'Send a bearer token: Authorization: Bearer <token>');
-    const [user] = await db
-      .select()
-      .from(users)
-      .where(eq(users.tokenHash, hashToken(match[1]!)))
+    const [row] = await db
+      .select({ user: users })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(and(eq(apiTokens.tokenHash, hashToken(match[1]!)), isNull(apiTokens.revokedAt)))
       .limit(1);
+    const user = row?.user;
     if (!user || !user.active) throw new ApiError(401, 'unauthenticated', 'The bearer token is not valid');
     res.locals.user = user;
     next();

@@ -77,12 +77,58 @@ export const users = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'`),
-    /** SHA-256 of the bearer token; the token itself is never stored. */
-    tokenHash: text('token_hash').notNull().unique(),
     active: boolean('active').notNull().default(true),
     createdAt: createdAt(),
   },
   (t) => [index('users_company_idx').on(t.companyId)],
+);
+
+/** Bearer tokens: several per user, each shown once when issued; only the SHA-256 is kept. */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    tokenHash: text('token_hash').notNull().unique(),
+    label: text('label').notNull().default(''),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('api_tokens_user_idx').on(t.userId)],
+);
+
+/** Named groups a flow step can address; membership is the user's `groups` (group ids). */
+export const groups = pgTable(
+  'groups',
+  {
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    /** Readable id, as flow templates and users name it. */
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.companyId, t.id] })],
+);
+
+/** Cost centres: the owner is who a "by dimension" step addresses for rows on it. */
+export const costCentres = pgTable(
+  'cost_centres',
+  {
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    code: text('code').notNull(),
+    name: text('name').notNull(),
+    ownerId: text('owner_id').references(() => users.id),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.companyId, t.code] })],
 );
 
 export const approvalLimits = pgTable(
@@ -111,6 +157,8 @@ export const codingTemplates = pgTable(
     rows: jsonb('rows').$type<{ account: string; percent: string; dimensions?: Record<string, string>; taxCode?: string }[]>().notNull(),
     taxAccount: text('tax_account').notNull(),
     taxCode: text('tax_code'),
+    /** An inactive template is applied to nothing new; one in use is deactivated rather than deleted. */
+    active: boolean('active').notNull().default(true),
     createdAt: createdAt(),
   },
   (t) => [
@@ -201,6 +249,8 @@ export const invoices = pgTable(
     workflowId: text('workflow_id').notNull().unique(),
     /** The workflow's state sequence last projected here; older snapshots are ignored. */
     workflowSeq: integer('workflow_seq').notNull().default(0),
+    /** Grows with every change of the coding rows: the ETag of `PATCH /invoices/:id/coding`. */
+    codingVersion: integer('coding_version').notNull().default(0),
     createdBy: text('created_by').references(() => users.id),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -452,6 +502,8 @@ export const agreements = pgTable(
     approvalUserId: text('approval_user_id').references(() => users.id),
     flowTemplateId: uuid('flow_template_id').references(() => flowTemplates.id),
     stage: text('stage', { enum: STEP_KINDS }),
+    /** An inactive agreement matches nothing; one with matched invoices is deactivated rather than deleted. */
+    active: boolean('active').notNull().default(true),
     createdAt: createdAt(),
   },
   (t) => [index('agreements_vendor_idx').on(t.companyId, t.vendorId)],

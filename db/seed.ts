@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { hashToken } from '../lib/tokens';
 import type { Db } from './client';
-import { approvalLimits, codingTemplates, companies, flowTemplates, settings, users, vendors, type Role } from './schema';
+import { apiTokens, approvalLimits, codingTemplates, companies, flowTemplates, settings, users, vendors, type Role } from './schema';
 
 const PEOPLE: { name: string; roles: Role[]; limit?: { currency: string; amount: string | null }; confidential?: boolean }[] = [
   { name: 'alice', roles: ['clerk'] },
@@ -63,8 +63,8 @@ export async function seedCompany(db: Db, slug = 'demo'): Promise<SeededCompany>
         email: `${p.name}@${slug}.example`,
         roles: p.roles,
         confidential: p.confidential ?? false,
-        tokenHash: hashToken(tokens[p.name]!),
       });
+      await tx.insert(apiTokens).values({ userId: userIds[p.name]!, tokenHash: hashToken(tokens[p.name]!), label: 'demo' });
       if (p.limit) await tx.insert(approvalLimits).values({ userId: userIds[p.name]!, ...p.limit });
     }
     const [coding] = await tx

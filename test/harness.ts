@@ -10,7 +10,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 import { connectDatabase, type Database } from '../db/client';
-import { vendors } from '../db/schema';
+import { apiTokens, approvalLimits, users, vendors } from '../db/schema';
+import { hashToken } from '../lib/tokens';
 import { seedCompany, type SeededCompany } from '../db/seed';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
@@ -191,4 +192,32 @@ export async function vendorWithFlow(stack: Stack, name: string, steps: unknown[
     .values({ companyId: stack.company.companyId, name, flowTemplateId: created.body.id as string })
     .returning();
   return vendor!.id;
+}
+
+/**
+ * A user of the stack's company, `<slug>.<name>` with the token `<slug>-<name>`, straight into
+ * the database; `stack.company.users[name]` and `tokens[name]` know them afterwards.
+ */
+export async function addUser(
+  stack: Stack,
+  name: string,
+  opts: { roles: string[]; limit?: string | null; confidential?: boolean; costCentres?: string[]; active?: boolean },
+): Promise<string> {
+  const slug = stack.company.users.alice!.split('.')[0]!;
+  const id = `${slug}.${name}`;
+  await stack.database.db.insert(users).values({
+    id,
+    companyId: stack.company.companyId,
+    name,
+    email: `${name}@${slug}.example`,
+    roles: opts.roles as never,
+    confidential: opts.confidential ?? false,
+    costCentres: opts.costCentres ?? [],
+    active: opts.active ?? true,
+  });
+  await stack.database.db.insert(apiTokens).values({ userId: id, tokenHash: hashToken(`${slug}-${name}`), label: 'test' });
+  if (opts.limit !== undefined) await stack.database.db.insert(approvalLimits).values({ userId: id, currency: '*', amount: opts.limit });
+  stack.company.tokens[name] = `${slug}-${name}`;
+  stack.company.users[name] = id;
+  return id;
 }

@@ -66,6 +66,8 @@ export type AssignmentOutcome = Assignment | NoAssignee;
 export interface CompanyRules {
   /** Gross above which two different approvers must sign, compared exactly in any currency; null for never. */
   twoApproverThreshold: string | null;
+  /** Owner of each cost centre (code to user id), for steps that address "by dimension". */
+  costCentreOwners?: Readonly<Record<string, string>>;
 }
 
 /** 2 when the gross is above the threshold, else 1. Exact decimal comparison: never throws on scale. */
@@ -88,17 +90,28 @@ export function approvalRights(user: DirectoryUser, invoice: RoutingInvoice, row
   return signableRows(user, invoice, rows);
 }
 
-/** The active users a spec names, in a stable order (users, groups, roles, owners by dimension). */
-export function namedBy(spec: AssigneeSpec, directory: readonly DirectoryUser[], rows: readonly RoutingRow[]): DirectoryUser[] {
+/**
+ * The users a spec names, in a stable order: by id, group or role, and "by dimension" the owner
+ * of each row's cost centre (a cost centre without an owner falls to the users whose cost-centre
+ * rights name it).
+ */
+export function namedBy(
+  spec: AssigneeSpec,
+  directory: readonly DirectoryUser[],
+  rows: readonly RoutingRow[],
+  owners: Readonly<Record<string, string>> = {},
+): DirectoryUser[] {
   const dimension = spec.byDimension;
   const values = new Set(rows.map((r) => (dimension ? r.dimensions[dimension] : undefined)).filter((v): v is string => v !== undefined));
+  const owned = new Set([...values].map((v) => owners[v]).filter((o): o is string => o !== undefined));
+  const unowned = new Set([...values].filter((v) => owners[v] === undefined));
   return directory
     .filter(
       (u) =>
         spec.users?.includes(u.id) ||
         u.roles.some((r) => spec.roles?.includes(r)) ||
         u.groups.some((g) => spec.groups?.includes(g)) ||
-        (dimension === 'costCentre' && u.costCentres.some((c) => values.has(c))),
+        (dimension === 'costCentre' && (owned.has(u.id) || u.costCentres.some((c) => unowned.has(c)))),
     )
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -146,7 +159,8 @@ export function resolveAssignment(request: AssignmentRequest, directory: readonl
 
   const tiers: { source: Assignment['source']; candidates: () => DirectoryUser[]; record: boolean }[] = [];
   const isClerkTask = purpose === 'registration' || purpose === 'resubmission' || purpose === 'exceptions';
-  if (request.spec) tiers.push({ source: 'step', candidates: () => namedBy(request.spec!, directory, rows), record: true });
+  if (request.spec)
+    tiers.push({ source: 'step', candidates: () => namedBy(request.spec!, directory, rows, rules.costCentreOwners), record: true });
   if (!request.spec || request.fallback) {
     if (isClerkTask) tiers.push({ source: 'clerks', candidates: () => directory.filter((u) => u.roles.includes('clerk')), record: false });
     tiers.push({ source: 'admins', candidates: () => directory.filter((u) => u.roles.includes('admin')), record: false });

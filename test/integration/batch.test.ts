@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { codingTemplates, settings, users } from '../../db/schema';
-import { hashToken } from '../../lib/tokens';
-import { invoiceBody, startStack, vendorWithFlow, waitForStage, type Stack } from '../harness';
+import { addUser, invoiceBody, startStack, vendorWithFlow, waitForStage, type Stack } from '../harness';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -98,14 +97,7 @@ describe('batch actions from the work queue', () => {
 
   it('gives the reasons a clerk needs: coding incomplete, not your task, moved by someone else; a step whose people left goes to the admins', async () => {
     // The only reviewer of the vendor's flow has left: the review goes to the admins instead of waiting for nobody.
-    await stack.database.db.insert(users).values({
-      id: `${u('alice').split('.')[0]}.frank`,
-      companyId: stack.company.companyId,
-      name: 'Frank',
-      email: 'frank@example.test',
-      roles: ['reviewer'],
-      tokenHash: hashToken(`${randomUUID()}`),
-    });
+    await addUser(stack, 'frank', { roles: ['reviewer'] });
     const vendorId = await vendorWithFlow(stack, 'Frank reviews', [
       { kind: 'review', assignees: { users: [`${u('alice').split('.')[0]}.frank`] } },
       { kind: 'approval', assignees: { roles: ['approver'] } },

@@ -3,10 +3,9 @@
  * reproduced on the real stack, now completing or refused with a reason.
  */
 import { and, eq, isNull } from 'drizzle-orm';
-import { approvalLimits, auditEvents, flowTemplates, mailOutbox, settings, users } from '../../db/schema';
-import { hashToken } from '../../lib/tokens';
+import { approvalLimits, auditEvents, flowTemplates, mailOutbox, settings } from '../../db/schema';
 import { invoiceWorkflowId, searchAttributes, stateQuery } from '../../workflows/definitions';
-import { invoiceBody, startStack, vendorWithFlow, waitFor, waitForStage, type Stack } from '../harness';
+import { addUser as addUserTo, invoiceBody, startStack, vendorWithFlow, waitFor, waitForStage, type Stack } from '../harness';
 import { recordHistory } from '../histories';
 import { startSmtp, type TestSmtp } from '../smtp';
 
@@ -53,23 +52,7 @@ const act = (as: string, id: string, action: string, body: unknown = {}, headers
 const admin = (id: string, action: string, body: unknown = {}) =>
   stack.api('POST', `/api/v1/admin/invoices/${id}/${action}`, { as: 'erin', body });
 
-async function addUser(name: string, opts: { roles: string[]; limit?: string | null; confidential?: boolean; costCentres?: string[] }) {
-  const id = `${slug()}.${name}`;
-  await stack.database.db.insert(users).values({
-    id,
-    companyId: stack.company.companyId,
-    name,
-    email: `${name}@${slug()}.example`,
-    roles: opts.roles as never,
-    confidential: opts.confidential ?? false,
-    costCentres: opts.costCentres ?? [],
-    tokenHash: hashToken(`${slug()}-${name}`),
-  });
-  if (opts.limit !== undefined) await stack.database.db.insert(approvalLimits).values({ userId: id, currency: '*', amount: opts.limit });
-  stack.company.tokens[name] = `${slug()}-${name}`;
-  stack.company.users[name] = id;
-  return id;
-}
+const addUser = (name: string, opts: Parameters<typeof addUserTo>[2]) => addUserTo(stack, name, opts);
 
 async function openTask(id: string): Promise<{ id: string; stage: string; assignees: string[]; actedBy: string[] }> {
   const detail = await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' });

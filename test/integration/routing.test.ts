@@ -1,9 +1,8 @@
 import { eq } from 'drizzle-orm';
-import { approvalLimits, codingRows, partnerships, settings, users } from '../../db/schema';
+import { codingRows, partnerships, settings } from '../../db/schema';
 import { seedCompany } from '../../db/seed';
-import { hashToken } from '../../lib/tokens';
 import { invoiceWorkflowId, stateQuery } from '../../workflows/definitions';
-import { invoiceBody, startStack, vendorWithFlow, waitFor, waitForStage, type Stack } from '../harness';
+import { addUser as addUserTo, invoiceBody, startStack, vendorWithFlow, waitFor, waitForStage, type Stack } from '../harness';
 import { recordHistory } from '../histories';
 import { startSmtp, type TestSmtp } from '../smtp';
 
@@ -37,24 +36,8 @@ async function queue(as: string, state = 'open'): Promise<string[]> {
   return (res.body.items as { invoiceId: string }[]).map((i) => i.invoiceId);
 }
 
-/** A user of the seeded company with a token `<slug>-<name>`. */
-async function addUser(name: string, opts: { roles?: string[]; costCentres?: string[]; limit?: string | null } = {}): Promise<string> {
-  const slug = u('alice').split('.')[0]!;
-  const id = `${slug}.${name}`;
-  await stack.database.db.insert(users).values({
-    id,
-    companyId: stack.company.companyId,
-    name,
-    email: `${name}@${slug}.example`,
-    roles: (opts.roles ?? ['approver']) as never,
-    costCentres: opts.costCentres ?? [],
-    tokenHash: hashToken(`${slug}-${name}`),
-  });
-  if (opts.limit !== undefined) await stack.database.db.insert(approvalLimits).values({ userId: id, currency: '*', amount: opts.limit });
-  stack.company.tokens[name] = `${slug}-${name}`;
-  stack.company.users[name] = id;
-  return id;
-}
+const addUser = (name: string, opts: { roles?: string[]; costCentres?: string[]; limit?: string | null } = {}) =>
+  addUserTo(stack, name, { roles: opts.roles ?? ['approver'], ...opts });
 
 describe('actions on one invoice', () => {
   it('delegate hands the task to a colleague; refuses unknown users and yourself', async () => {
