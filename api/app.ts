@@ -10,8 +10,11 @@ import { openApiDocument } from './openapi';
 import { agreementsRouter } from './routes/agreements';
 import { companyRouter } from './routes/company';
 import { flowTemplatesRouter } from './routes/flow-templates';
-import { invoicesRouter } from './routes/invoices';
-import { workQueueRouter } from './routes/work-queue';
+import { invoicesDocs, invoicesRouter } from './routes/invoices';
+import { workQueueDocs, workQueueRouter } from './routes/work-queue';
+
+/** Every router's paths, for /openapi.json and the docs page. */
+const API_DOCS = [invoicesDocs, workQueueDocs];
 
 export interface AppDeps {
   database: Database;
@@ -65,7 +68,7 @@ export function createApp({
     const ok = checks.every((c) => c === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: { database: db, temporal: temporalCheck } });
   });
-  const openApi = openApiDocument();
+  const openApi = openApiDocument(API_DOCS);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });

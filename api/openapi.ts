@@ -1,75 +1,66 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ApprovalBody, ErrorBody, InvoiceIntake, InvoiceListQuery, RejectBody, WorkQueueQuery } from './schemas';
+import { ErrorBody } from './schemas';
 
-/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
-export function openApiDocument() {
-  const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  const security = [{ [bearer.name]: [] }];
-  const error = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
-  const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
-  const id = z.object({ id: z.uuid() });
-  const action = z.object({ stage: z.string(), moved: z.boolean(), message: z.string() });
+/**
+ * What a router module gives the OpenAPI document: its paths, registered with the same zod
+ * schemas that validate its requests. Each router file exports one (`invoicesDocs`, ...).
+ */
+export type ApiDocs = (docs: DocsBuilder) => void;
 
-  registry.registerPath({
-    method: 'post',
-    path: '/api/v1/invoices',
-    summary: 'Register an invoice and start its workflow',
-    security,
-    request: { body: { content: { 'application/json': { schema: InvoiceIntake } } } },
-    responses: {
-      201: json(z.object({ id: z.uuid(), workflowId: z.string(), stage: z.string() }), 'Registered'),
-      400: error('Malformed JSON'),
-      401: error('No valid token'),
-      409: error('Duplicate: same company, vendor and invoice number (details carry existingId)'),
-      422: error('Invalid invoice; details list every problem'),
-    },
-  });
-  registry.registerPath({
-    method: 'get',
-    path: '/api/v1/invoices',
-    summary: 'List invoices',
-    security,
-    request: { query: InvoiceListQuery },
-    responses: { 200: json(z.object({ items: z.array(z.unknown()), nextCursor: z.string().nullable() }), 'A page') },
-  });
-  registry.registerPath({
-    method: 'get',
-    path: '/api/v1/invoices/{id}',
-    summary: 'One invoice: header, lines, coding rows with signatures, tasks, audit trail, posting',
-    security,
-    request: { params: id },
-    responses: { 200: json(z.unknown(), 'The invoice'), 404: error('Unknown or not visible') },
-  });
-  for (const [name, body] of [
-    ['approve', ApprovalBody],
-    ['reject', RejectBody],
-  ] as const) {
-    registry.registerPath({
-      method: 'post',
-      path: `/api/v1/invoices/{id}/actions/${name}`,
-      summary: `${name} the invoice's open task as the caller`,
-      security,
-      request: { params: id, body: { content: { 'application/json': { schema: body } } } },
-      responses: {
-        200: json(action, 'Accepted'),
-        403: error('Not your task'),
-        404: error('Unknown or not visible'),
-        409: error('Refused by the workflow; the message says why'),
-        422: error('Invalid body'),
-      },
+/** Registers paths with the usual parts (bearer security, the error shape, JSON bodies). */
+export class DocsBuilder {
+  readonly registry = new OpenAPIRegistry();
+  readonly security: RouteConfig['security'];
+
+  constructor() {
+    const bearer = this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+    this.security = [{ [bearer.name]: [] }];
+  }
+
+  /** One path; `tag` groups it on the docs page. Paths are Express-style (`/x/:id`). */
+  path(tag: string, method: RouteConfig['method'], path: string, config: Omit<RouteConfig, 'method' | 'path'>): void {
+    this.registry.registerPath({
+      security: this.security,
+      tags: [tag],
+      ...config,
+      method,
+      path: `/api/v1${path.replace(/:(\w+)/g, '{$1}')}`,
     });
   }
-  registry.registerPath({
-    method: 'get',
-    path: '/api/v1/work-queue',
-    summary: "The caller's tasks",
-    security,
-    request: { query: WorkQueueQuery },
-    responses: { 200: json(z.object({ items: z.array(z.unknown()), nextCursor: z.string().nullable() }), 'A page') },
-  });
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+
+  error(description: string) {
+    return { description, content: { 'application/json': { schema: ErrorBody } } };
+  }
+
+  json(schema: z.ZodType, description: string) {
+    return { description, content: { 'application/json': { schema } } };
+  }
+
+  /** A request body. */
+  body(schema: z.ZodType) {
+    return { content: { 'application/json': { schema } } };
+  }
+
+  /** A page of a list: `{items, nextCursor}`. */
+  page(item: z.ZodType = z.unknown(), description = 'A page') {
+    return this.json(z.object({ items: z.array(item), nextCursor: z.string().nullable() }), description);
+  }
+
+  /** The answers every authenticated route can give. */
+  readonly common = {
+    401: this.error('No valid bearer token'),
+  };
+}
+
+/** Path parameter `id`. */
+export const idParam = z.object({ id: z.string() });
+
+/** The OpenAPI 3.1 document of every route, generated from the routers' registrations. */
+export function openApiDocument(parts: readonly ApiDocs[]) {
+  const docs = new DocsBuilder();
+  for (const part of parts) part(docs);
+  return new OpenApiGeneratorV31(docs.registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'invoiceflow', version: '0.1.0', description: 'Durable invoice approval on Temporal' },
     servers: [{ url: '/' }],

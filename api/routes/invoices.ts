@@ -4,7 +4,8 @@ import { ApiError, parseOr422 } from '../errors';
 import type { Request } from 'express';
 import { createInvoice, invoiceDetail, invoiceDocument, listInvoices, performAction, type ServiceDeps } from '../invoices-service';
 import { ublIntakeRequest } from '../ubl-intake';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { idParam, type ApiDocs } from '../openapi';
 import type { ActionName } from '../../workflows/definitions';
 import {
   ApprovalBody,
@@ -19,6 +20,23 @@ import {
   RefreshBody,
   RestartBody,
 } from '../schemas';
+
+/** URL names of the actions a user takes on one invoice, with their body schemas. */
+const actions: Record<string, { name: ActionName; body: z.ZodType<Record<string, unknown>> }> = {
+  approve: { name: 'approve', body: ApprovalBody },
+  reject: { name: 'reject', body: RejectBody },
+  delegate: { name: 'delegate', body: DelegateBody },
+  'not-mine': { name: 'notMine', body: NotMineBody },
+  'exceptions-review': { name: 'exceptionsReview', body: ExceptionsReviewBody },
+  'resolve-exception': { name: 'resolveException', body: ResolveExceptionBody },
+};
+
+/** The admins' actions: URL name, action, body schema. */
+const adminActions = [
+  ['restart', 'restart', RestartBody],
+  ['reassign', 'reassign', ReassignBody],
+  ['refresh', 'refresh', RefreshBody],
+] as const;
 
 export function invoicesRouter(deps: ServiceDeps): Router {
   const router = Router();
@@ -67,16 +85,6 @@ export function invoicesRouter(deps: ServiceDeps): Router {
     res.json(await invoiceDetail(deps.db, currentUser(res), req.params.id));
   });
 
-  /** URL names of the actions a user takes on one invoice, with their body schemas. */
-  const actions: Record<string, { name: ActionName; body: z.ZodType<Record<string, unknown>> }> = {
-    approve: { name: 'approve', body: ApprovalBody },
-    reject: { name: 'reject', body: RejectBody },
-    delegate: { name: 'delegate', body: DelegateBody },
-    'not-mine': { name: 'notMine', body: NotMineBody },
-    'exceptions-review': { name: 'exceptionsReview', body: ExceptionsReviewBody },
-    'resolve-exception': { name: 'resolveException', body: ResolveExceptionBody },
-  };
-
   router.post('/invoices/:id/actions/:action', async (req, res) => {
     const action = Object.hasOwn(actions, req.params.action) ? actions[req.params.action] : undefined;
     if (!action) throw new ApiError(404, 'not_found', `Unknown action "${req.params.action}"`);
@@ -85,11 +93,7 @@ export function invoicesRouter(deps: ServiceDeps): Router {
     res.json(await performAction(deps, user, req.params.id, action.name, payload, updateIdOf(req, user.id, req.params.id, action.name)));
   });
 
-  for (const [path, name, body] of [
-    ['restart', 'restart', RestartBody],
-    ['reassign', 'reassign', ReassignBody],
-    ['refresh', 'refresh', RefreshBody],
-  ] as const) {
+  for (const [path, name, body] of adminActions) {
     router.post(`/admin/invoices/:id/${path}`, async (req, res) => {
       const user = currentUser(res);
       if (!user.roles.includes('admin')) throw new ApiError(403, 'forbidden', `Only an admin may ${path} an invoice`);
@@ -118,3 +122,71 @@ function updateIdOf(req: Request, userId: string, invoiceId: string, action: Act
     throw new ApiError(400, 'bad_idempotency_key', 'Idempotency-Key must be 1 to 200 visible ASCII characters');
   return `${userId}:${invoiceId}:${action}:${key}`;
 }
+
+const ActionResultBody = z.object({
+  stage: z.string(),
+  moved: z.boolean(),
+  message: z.string(),
+  openTask: z.object({ id: z.string(), stage: z.string(), assignees: z.array(z.string()) }).optional(),
+});
+
+/** The invoice routes in the OpenAPI document. */
+export const invoicesDocs: ApiDocs = (d) => {
+  d.path('Invoices', 'post', '/invoices', {
+    summary: 'Register an invoice (JSON, or UBL 2.1 as application/xml) and start its workflow',
+    request: { body: { content: { 'application/json': { schema: InvoiceIntake }, 'application/xml': { schema: z.string() } } } },
+    responses: {
+      201: d.json(z.object({ id: z.uuid(), workflowId: z.string(), stage: z.string() }), 'Registered'),
+      400: d.error('Malformed JSON or XML'),
+      ...d.common,
+      409: d.error('Duplicate: same company, vendor and invoice number'),
+      413: d.error('Too large'),
+      415: d.error('Neither JSON nor XML'),
+      422: d.error('Invalid invoice; details list every problem'),
+    },
+  });
+  d.path('Invoices', 'get', '/invoices', {
+    summary: "List invoices of the caller's company, newest first",
+    request: { query: InvoiceListQuery },
+    responses: { 200: d.page(), ...d.common, 422: d.error('Invalid query') },
+  });
+  d.path('Invoices', 'get', '/invoices/:id', {
+    summary: 'One invoice: header, lines, coding rows with signatures, tasks, audit trail, posting',
+    request: { params: idParam },
+    responses: { 200: d.json(z.unknown(), 'The invoice'), ...d.common, 404: d.error('Unknown or not visible') },
+  });
+  d.path('Invoices', 'get', '/invoices/:id/document', {
+    summary: 'The original document, byte for byte',
+    request: { params: idParam },
+    responses: { 200: { description: 'The document as received' }, ...d.common, 404: d.error('Unknown or not visible') },
+  });
+  for (const [path, { name, body }] of Object.entries(actions)) {
+    d.path('Actions', 'post', `/invoices/:id/actions/${path}`, {
+      summary: `${name} on the invoice's open task, as the caller (optional taskId: the task the caller saw)`,
+      request: { params: idParam, body: d.body(body) },
+      responses: {
+        200: d.json(ActionResultBody, 'Accepted'),
+        ...d.common,
+        403: d.error('Not your task'),
+        404: d.error('Unknown or not visible'),
+        409: d.error('Refused by the workflow (changed_concurrently, no_approval_rights, ...); the message says why'),
+        422: d.error('Invalid body'),
+        503: d.error('A lookup failed for now; nothing changed, try again (Retry-After)'),
+      },
+    });
+  }
+  for (const [path, , body] of adminActions) {
+    d.path('Administration', 'post', `/admin/invoices/:id/${path}`, {
+      summary: `${path} the invoice (admins)`,
+      request: { params: idParam, body: d.body(body) },
+      responses: {
+        200: d.json(ActionResultBody, 'Accepted'),
+        ...d.common,
+        403: d.error('Not an admin'),
+        404: d.error('Unknown or not visible'),
+        409: d.error('Refused by the workflow; the message says why'),
+        422: d.error('Invalid body'),
+      },
+    });
+  }
+};

@@ -4,6 +4,8 @@ import { parseOr422 } from '../errors';
 import { workQueue, type ServiceDeps } from '../invoices-service';
 import type { Logger } from '../../lib/logger';
 import { prepareBatch, runBatch } from '../batch-service';
+import { z } from 'zod';
+import type { ApiDocs } from '../openapi';
 import { BatchBody, WorkQueueQuery } from '../schemas';
 
 export function workQueueRouter(deps: ServiceDeps & { clock: () => Date; log: Logger }): Router {
@@ -37,3 +39,36 @@ export function workQueueRouter(deps: ServiceDeps & { clock: () => Date; log: Lo
 
   return router;
 }
+
+/** The work-queue routes in the OpenAPI document. */
+export const workQueueDocs: ApiDocs = (d) => {
+  d.path('Work queue', 'get', '/work-queue', {
+    summary: "The caller's tasks: personal, credit-memo or past-due queue, open or done",
+    request: { query: WorkQueueQuery },
+    responses: { 200: d.page(), ...d.common, 422: d.error('Invalid query') },
+  });
+  d.path('Work queue', 'post', '/work-queue/batch', {
+    summary:
+      'Approve, send to exceptions review or leave (not mine) several invoices; one result each (NDJSON progress with Accept: application/x-ndjson)',
+    request: { body: d.body(BatchBody) },
+    responses: {
+      200: d.json(
+        z.object({
+          results: z.array(
+            z.object({
+              invoiceId: z.uuid(),
+              ok: z.boolean(),
+              moved: z.boolean().optional(),
+              stage: z.string().optional(),
+              reason: z.string().optional(),
+            }),
+          ),
+        }),
+        'One result per invoice, in the order given',
+      ),
+      ...d.common,
+      403: d.error('Batch actions (or "all") are switched off for the company'),
+      422: d.error('Invalid body'),
+    },
+  });
+};
