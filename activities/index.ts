@@ -10,6 +10,7 @@ import { legacyV1Activities } from './legacy-v1';
 import { postInvoiceActivity } from './post-invoice';
 import { routingActivities } from './prepare-routing';
 import { recordStateActivity } from './record-state';
+import { replaceCodingActivity } from './replace-coding';
 
 export { audit } from './audit';
 export { startOfPeriod } from './agreement-jobs';
@@ -28,6 +29,7 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
     ...directoryActivities({ db }),
     ...recordStateActivity({ db, clock }),
     ...postInvoiceActivity({ db, clock }),
+    ...replaceCodingActivity({ db }),
     ...agreementJobActivities({ db, mailer, mailFrom }),
     ...legacyV1Activities({ db, clock }),
   };

@@ -22,6 +22,7 @@ import {
   tasks,
   vendors,
 } from '../db/schema';
+import { codingSumProblems } from '../domain/coding';
 import { format, money } from '../domain/money';
 import type { UblAttachment, UblTotals } from '../domain/ubl/invoice';
 import { audit } from '../activities';
@@ -30,6 +31,7 @@ import {
   INVOICE_WORKFLOW_TYPE,
   TASK_QUEUE,
   approveUpdate,
+  codingChangedUpdate,
   delegateUpdate,
   exceptionsReviewUpdate,
   invoiceWorkflowId,
@@ -43,6 +45,7 @@ import {
   searchAttributes,
   type ActionName,
   type ActionResult,
+  type CodingRowPayload,
   type InvoiceWorkflowInput,
   type Refusal,
 } from '../workflows/definitions';
@@ -386,6 +389,8 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
     id: inv.id,
     workflowId: inv.workflowId,
     stage: inv.stage,
+    /** The version `PATCH /invoices/:id/coding` expects in If-Match (also the ETag of this answer). */
+    codingVersion: inv.codingVersion,
     vendor: { id: vendor!.id, name: vendor!.name, vatNumber: vendor!.vatNumber, endpointId: vendor!.endpointId, email: vendor!.email },
     documentType: inv.documentType,
     invoiceNumber: inv.invoiceNumber,
@@ -596,7 +601,31 @@ const UPDATES = {
   restart: restartUpdate,
   reassign: reassignUpdate,
   refresh: refreshUpdate,
+  codingChanged: codingChangedUpdate,
 } as const;
+
+/**
+ * Replaces an invoice's coding rows through its workflow (`codingChanged`), against the version
+ * the editor saw. The sums are checked here first, so the caller gets every problem at once.
+ */
+export async function changeCoding(
+  deps: ServiceDeps,
+  user: CurrentUser,
+  invoiceId: string,
+  body: { version: number; rows: CodingRowPayload[]; comment?: string | undefined },
+): Promise<ActionResult> {
+  const invoice = await visibleInvoice(deps.db, user, invoiceId);
+  const problems = codingSumProblems(body.rows, invoice);
+  if (problems.length > 0) throw new ApiError(422, 'coding_invalid', 'The coding rows do not add up', problems);
+  if (invoice.codingVersion !== body.version) {
+    throw new ApiError(
+      412,
+      'stale_version',
+      `The coding was changed meanwhile (version ${invoice.codingVersion}); reload it and edit again`,
+    );
+  }
+  return performAction(deps, user, invoiceId, 'codingChanged', body);
+}
 
 /**
  * Sends an action to the invoice's workflow as an Update, as the authenticated user (`by` is
@@ -626,6 +655,8 @@ const REFUSAL_STATUS: Partial<Record<Refusal['code'], number>> = {
   invalid_payload: 422,
   unknown_user: 422,
   not_ready: 503,
+  stale_version: 412,
+  coding_invalid: 422,
 };
 
 function actionError(err: unknown, stage: string): unknown {

@@ -96,6 +96,8 @@ export const ResolveExceptionBody = ACTION_BODIES.resolveException;
 export const RestartBody = ACTION_BODIES.restart;
 export const ReassignBody = ACTION_BODIES.reassign;
 export const RefreshBody = ACTION_BODIES.refresh;
+/** `PATCH /invoices/:id/coding`: the rows and a comment; `version` comes from If-Match. */
+export const CodingBody = ACTION_BODIES.codingChanged;
 const AssigneeList = z.array(text(200)).max(200);
 
 const DURATION = /^\d{1,9}(ms|s|m|h|d)$/;

@@ -1,5 +1,5 @@
 /** Coding templates: percentages of the net amount plus a tax coding, split exactly. */
-import { format, formatPercentRatio, money, percentRatio, split, isZero, MoneyError } from './money';
+import { format, formatPercentRatio, minus, money, percentRatio, sameAmount, split, sum, isZero, MoneyError } from './money';
 
 export type Dimensions = Record<string, string>;
 
@@ -78,4 +78,51 @@ export function applyCodingTemplate(template: CodingTemplate, amounts: { net: st
     });
   }
   return rows;
+}
+
+/** A coding row as a person enters it (the invoice's currency applies). */
+export interface CodingRowInput {
+  kind: 'expense' | 'tax';
+  amount: string;
+}
+
+/**
+ * Why coding rows cannot stand for an invoice, as `{path, message}` details (empty when they can):
+ * amounts valid in the currency, at least one expense row, expense rows adding up exactly to the
+ * net and tax rows to the tax, with the difference named.
+ */
+export function codingSumProblems(
+  rows: readonly CodingRowInput[],
+  invoice: { net: string; tax: string; currency: string },
+): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const amounts = rows.map((r, i) => {
+    try {
+      return money(r.amount, invoice.currency);
+    } catch (e) {
+      if (!(e instanceof MoneyError)) throw e;
+      problems.push({ path: `rows.${i}.amount`, message: e.message });
+      return undefined;
+    }
+  });
+  if (!rows.some((r) => r.kind === 'expense')) problems.push({ path: 'rows', message: 'at least one expense row is needed' });
+  if (problems.length > 0) return problems;
+  for (const [kind, total] of [
+    ['expense', invoice.net],
+    ['tax', invoice.tax],
+  ] as const) {
+    const coded = sum(
+      amounts.filter((_, i) => rows[i]!.kind === kind).map((a) => a!),
+      invoice.currency,
+    );
+    const expected = money(total, invoice.currency);
+    if (!sameAmount(coded, expected)) {
+      const what = kind === 'expense' ? 'net' : 'tax';
+      problems.push({
+        path: 'rows',
+        message: `the ${kind} rows add up to ${format(coded)}, not the ${what} ${format(expected)} (difference ${format(minus(expected, coded))})`,
+      });
+    }
+  }
+  return problems;
 }

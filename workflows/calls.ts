@@ -13,7 +13,7 @@ export const activities = proxyActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '3 seconds', maximumAttempts: 5 },
 });
 
-export type CallOutcome<T> = { ok: true; value: T } | { ok: false; deterministic: boolean; reason: string };
+export type CallOutcome<T> = { ok: true; value: T } | { ok: false; deterministic: boolean; reason: string; type?: string };
 
 /** One bounded attempt at an activity call, with the failure classified. */
 export async function attempt<T>(call: () => Promise<T>): Promise<CallOutcome<T>> {
@@ -23,6 +23,7 @@ export async function attempt<T>(call: () => Promise<T>): Promise<CallOutcome<T>
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = err.cause;
     const deterministic = cause instanceof ApplicationFailure && cause.nonRetryable === true;
-    return { ok: false, deterministic, reason: cause?.message ?? err.message };
+    const type = cause instanceof ApplicationFailure && cause.type ? { type: cause.type } : {};
+    return { ok: false, deterministic, reason: cause?.message ?? err.message, ...type };
   }
 }

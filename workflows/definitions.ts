@@ -8,6 +8,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Stage, TaskMode } from '../domain/stages';
 import type {
   ApprovePayload,
+  CodingChangedPayload,
   DelegatePayload,
   ExceptionsReviewPayload,
   NotMinePayload,
@@ -113,6 +114,8 @@ export const REFUSAL_CODES = [
   'unknown_user',
   'finished',
   'changed_concurrently',
+  'stale_version',
+  'coding_invalid',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -139,6 +142,8 @@ export const reassignUpdate = defineUpdate<ActionResult, [ReassignPayload]>('rea
 export const reassignSignal = defineSignal<[ReassignPayload]>('reassign');
 export const refreshUpdate = defineUpdate<ActionResult, [RefreshPayload]>('refresh');
 export const refreshSignal = defineSignal<[RefreshPayload]>('refresh');
+export const codingChangedUpdate = defineUpdate<ActionResult, [CodingChangedPayload]>('codingChanged');
+export const codingChangedSignal = defineSignal<[CodingChangedPayload]>('codingChanged');
 
 /** Every action, by name, as the API and the Web UI call it. */
 export const ACTIONS = [
@@ -151,6 +156,7 @@ export const ACTIONS = [
   'restart',
   'reassign',
   'refresh',
+  'codingChanged',
 ] as const;
 export type ActionName = (typeof ACTIONS)[number];
 

@@ -7,6 +7,8 @@ import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import {
   approveSignal,
   approveUpdate,
+  codingChangedSignal,
+  codingChangedUpdate,
   delegateSignal,
   delegateUpdate,
   exceptionsReviewSignal,
@@ -49,4 +51,5 @@ export function registerHandlers(run: InvoiceRun): void {
   both('restart', restartUpdate, restartSignal);
   both('reassign', reassignUpdate, reassignSignal);
   both('refresh', refreshUpdate, refreshSignal);
+  both('codingChanged', codingChangedUpdate, codingChangedSignal);
 }

@@ -12,6 +12,13 @@ export function buildPayloadSchemas() {
   /** The task the action answers; acting on a task that is no longer open is refused. */
   const taskId = text(300).optional();
   const comment = z.string().max(2000).optional();
+  const CodingRowSchema = z.strictObject({
+    kind: z.enum(['expense', 'tax']),
+    account: text(40),
+    dimensions: z.record(z.string().trim().min(1).max(60), text(100)).default({}),
+    taxCode: text(40).nullable().optional(),
+    amount: z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'must be a decimal string such as "1234.50"'),
+  });
 
   const AssigneeSpecSchema = z
     .strictObject({
@@ -38,6 +45,8 @@ export function buildPayloadSchemas() {
     },
     /** Re-resolves the open task's assignees from current data (after users, limits or clearance changed). */
     refresh: { reason: z.string().max(2000).optional() },
+    /** Replaces the coding rows (the version is the one the editor saw: a stale one is refused). */
+    codingChanged: { version: z.number().int().min(0), rows: z.array(CodingRowSchema).min(1).max(500), comment },
   };
 
   const reassignTarget = [
@@ -56,6 +65,7 @@ export function buildPayloadSchemas() {
     restart: z.strictObject(fields.restart),
     reassign: z.strictObject(fields.reassign).refine(...reassignTarget),
     refresh: z.strictObject(fields.refresh),
+    codingChanged: z.strictObject(fields.codingChanged),
   };
 
   const ApprovePayloadSchema = z.strictObject({ by, ...fields.approve });
@@ -67,6 +77,7 @@ export function buildPayloadSchemas() {
   const RestartPayloadSchema = z.strictObject({ by, ...fields.restart });
   const ReassignPayloadSchema = z.strictObject({ by, ...fields.reassign }).refine(...reassignTarget);
   const RefreshPayloadSchema = z.strictObject({ by, ...fields.refresh });
+  const CodingChangedPayloadSchema = z.strictObject({ by, ...fields.codingChanged });
 
   return {
     AssigneeSpecSchema,
@@ -81,6 +92,7 @@ export function buildPayloadSchemas() {
       restart: RestartPayloadSchema,
       reassign: ReassignPayloadSchema,
       refresh: RefreshPayloadSchema,
+      codingChanged: CodingChangedPayloadSchema,
     },
   };
 }

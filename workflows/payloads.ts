@@ -19,4 +19,6 @@ export type ResolveExceptionPayload = z.infer<typeof PAYLOAD_SCHEMAS.resolveExce
 export type RestartPayload = z.infer<typeof PAYLOAD_SCHEMAS.restart>;
 export type ReassignPayload = z.infer<typeof PAYLOAD_SCHEMAS.reassign>;
 export type RefreshPayload = z.infer<typeof PAYLOAD_SCHEMAS.refresh>;
+export type CodingChangedPayload = z.infer<typeof PAYLOAD_SCHEMAS.codingChanged>;
+export type CodingRowPayload = CodingChangedPayload['rows'][number];
 export type AssigneeSpecPayload = z.infer<typeof AssigneeSpecSchema>;

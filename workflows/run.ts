@@ -11,8 +11,10 @@ import {
   type ActionResult,
   type InvoiceWorkflowInput,
   type InvoiceWorkflowResult,
+  type CodingChangedPayload,
   type Refusal,
 } from './definitions';
+import type { CodingWritten } from '../activities/replace-coding';
 import { parsePayload } from './payload-check';
 import { InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './process';
 import { Projection } from './projection';
@@ -136,6 +138,11 @@ export class InvoiceRun {
       action.lookups = looked;
       const refusal = p.check(action);
       if (refusal) return this.refuse(action, via, refusal);
+      if (action.kind === 'codingChanged') {
+        const written = await this.writeCoding(action.payload);
+        if ('code' in written) return this.refuse(action, via, written);
+        action.lookups.coding = written;
+      }
       const from = p.stage;
       const message = p.apply(action);
       await this.settleAndPersist();
@@ -196,6 +203,17 @@ export class InvoiceRun {
       lookups.assignment = r.value;
     }
     return lookups;
+  }
+
+  /** Writes a coding change (checked already) against the version the editor saw. */
+  private async writeCoding(payload: CodingChangedPayload): Promise<CodingWritten | Refusal> {
+    const { invoiceId } = this.input;
+    const { by, version, rows } = payload;
+    const written = await attempt(() => activities.replaceCoding({ invoiceId, by, version, rows }));
+    if (written.ok) return written.value;
+    if (written.type === 'StaleVersion') return { code: 'stale_version', message: written.reason };
+    if (written.type === 'CodingInvalid') return { code: 'coding_invalid', message: written.reason };
+    return { code: 'not_ready', message: `The coding could not be saved just now (${written.reason}); nothing was changed, try again` };
   }
 
   /**

@@ -2,13 +2,22 @@ import { Router } from 'express';
 import { currentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
 import type { Request } from 'express';
-import { createInvoice, invoiceDetail, invoiceDocument, listInvoices, performAction, type ServiceDeps } from '../invoices-service';
+import {
+  changeCoding,
+  createInvoice,
+  invoiceDetail,
+  invoiceDocument,
+  listInvoices,
+  performAction,
+  type ServiceDeps,
+} from '../invoices-service';
 import { ublIntakeRequest } from '../ubl-intake';
 import { z } from 'zod';
 import { idParam, type ApiDocs } from '../openapi';
 import type { ActionName } from '../../workflows/definitions';
 import {
   ApprovalBody,
+  CodingBody,
   DelegateBody,
   ExceptionsReviewBody,
   InvoiceIntake,
@@ -82,7 +91,19 @@ export function invoicesRouter(deps: ServiceDeps): Router {
   });
 
   router.get('/invoices/:id', async (req, res) => {
-    res.json(await invoiceDetail(deps.db, currentUser(res), req.params.id));
+    const detail = await invoiceDetail(deps.db, currentUser(res), req.params.id);
+    res.set('ETag', codingTag(detail.codingVersion)).json(detail);
+  });
+
+  router.patch('/invoices/:id/coding', async (req, res) => {
+    const user = currentUser(res);
+    const version = versionOf(req.get('if-match'));
+    const body = parseOr422(CodingBody, { ...(req.body ?? {}), version }, 'coding');
+    const result = await changeCoding(deps, user, req.params.id, body);
+    const detail = await invoiceDetail(deps.db, user, req.params.id);
+    res
+      .set('ETag', codingTag(detail.codingVersion))
+      .json({ ...result, codingVersion: detail.codingVersion, codingRows: detail.codingRows });
   });
 
   router.post('/invoices/:id/actions/:action', async (req, res) => {
@@ -103,6 +124,21 @@ export function invoicesRouter(deps: ServiceDeps): Router {
   }
 
   return router;
+}
+
+/** The ETag of an invoice: its coding version, which `PATCH /invoices/:id/coding` must name in If-Match. */
+function codingTag(version: number): string {
+  return `"coding-${version}"`;
+}
+
+/** The coding version an If-Match names; 428 without one, 412 for one that is not ours at all. */
+function versionOf(ifMatch: string | undefined): number {
+  if (ifMatch === undefined) {
+    throw new ApiError(428, 'precondition_required', 'Send If-Match with the ETag of the invoice you edited (GET /invoices/:id)');
+  }
+  const match = /^(?:W\/)?"coding-(\d{1,9})"$/.exec(ifMatch.trim());
+  if (!match) throw new ApiError(412, 'stale_version', "If-Match does not name a version of this invoice's coding; reload it");
+  return Number.parseInt(match[1]!, 10);
 }
 
 /** The JSON body exactly as received (kept by the JSON parser's verify hook in app.ts). */
@@ -159,6 +195,24 @@ export const invoicesDocs: ApiDocs = (d) => {
     summary: 'The original document, byte for byte',
     request: { params: idParam },
     responses: { 200: { description: 'The document as received' }, ...d.common, 404: d.error('Unknown or not visible') },
+  });
+  d.path('Invoices', 'patch', '/invoices/:id/coding', {
+    summary:
+      "Replace the coding rows (new, review, rejected, exceptions review) as the task's assignee or an admin; If-Match: the invoice's ETag",
+    request: { params: idParam, headers: z.object({ 'if-match': z.string() }), body: d.body(CodingBody.omit({ version: true })) },
+    responses: {
+      200: d.json(
+        z.object({ stage: z.string(), message: z.string(), codingVersion: z.number(), codingRows: z.array(z.unknown()) }),
+        'Saved',
+      ),
+      ...d.common,
+      403: d.error("Not the task's assignee nor an admin"),
+      404: d.error('Unknown or not visible'),
+      409: d.error('The invoice is past the stages in which its coding may change'),
+      412: d.error('Stale If-Match: the coding changed meanwhile'),
+      422: d.error('Rows invalid or not adding up to net and tax; details give the difference'),
+      428: d.error('No If-Match'),
+    },
   });
   for (const [path, { name, body }] of Object.entries(actions)) {
     d.path('Actions', 'post', `/invoices/:id/actions/${path}`, {

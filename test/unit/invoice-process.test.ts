@@ -227,4 +227,54 @@ describe('invoice process v2', () => {
       expectInvariants(w, p);
     });
   });
+
+  it('a coding change keeps the signatures of unchanged rows, drops those of changed rows, and resolves the task again', () => {
+    const w = world({}, [
+      { kind: 'review', mode: 'any', assignees: { users: ['bob'] } },
+      { kind: 'approval', mode: 'any', assignees: { users: ['carol', 'dave'] } },
+    ]);
+    const p = start(
+      'c1',
+      prep(w, {
+        agreement: { id: 'a1', touchless: false, stage: 'review' },
+        rows: [
+          { id: 'r1', kind: 'expense', dimensions: { costCentre: 'CC-1' }, approvedBy: 'dave', agreementId: 'a1' },
+          { id: 'r2', kind: 'expense', dimensions: { costCentre: 'CC-2' }, approvedBy: 'dave', agreementId: 'a1' },
+        ],
+      }),
+      w,
+    );
+    expect(p.stage).toBe('review');
+    const action = {
+      kind: 'codingChanged' as const,
+      via: 'update' as const,
+      payload: { by: 'bob', version: 0, rows: [] },
+      lookups: {
+        actor: { userId: 'bob', admin: false },
+        coding: {
+          version: 1,
+          changes: ['row 2: ...'],
+          rows: [
+            { id: 'r1', kind: 'expense' as const, dimensions: { costCentre: 'CC-1' } },
+            { id: 'r3', kind: 'expense' as const, dimensions: { costCentre: 'CC-3' } },
+          ],
+        },
+      },
+    };
+    expect(p.check(action)).toBeUndefined();
+    p.apply(action);
+    settle(p, w);
+    expect(p.raw.rows.map((r) => [r.id, r.approvals.map((a) => a.by)])).toEqual([
+      ['r1', ['dave']],
+      ['r3', []],
+    ]);
+    expect(p.waitingOn).toEqual(['bob']);
+    act(p, w, approve('bob'));
+    // Only the new row r3 needs a signature; both approvers may sign it.
+    expect(p.stage).toBe('approval');
+    expect(p.waitingOn).toEqual(['carol', 'dave']);
+    act(p, w, approve('carol'));
+    expect(p.raw.rows.map((r) => [r.id, r.approvals.map((a) => a.by)])).toEqual([['r1', ['dave']], ['r3', ['carol']]]);
+    expect(p.stage).toBe('payment');
+  });
 });

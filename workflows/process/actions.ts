@@ -4,8 +4,10 @@
  */
 import type { ActorFacts, AssignmentOutcome, AssignmentRequest, DelegateOutcome } from '../../domain/routing/assign';
 import type { ActionName, ActionResult, Refusal } from '../definitions';
+import type { CodingWritten } from '../../activities/replace-coding';
 import type {
   ApprovePayload,
+  CodingChangedPayload,
   DelegatePayload,
   ExceptionsReviewPayload,
   NotMinePayload,
@@ -27,6 +29,8 @@ export interface Lookups {
   route?: Route;
   /** Reassign with `to`: who among the named people qualifies. */
   assignment?: AssignmentOutcome;
+  /** A coding change: the rows as written (activity `replaceCoding`). */
+  coding?: CodingWritten;
 }
 
 /** What must be looked up before an action is checked. */
@@ -54,7 +58,8 @@ export type Action =
   | ActionOf<'resolveException', ResolveExceptionPayload>
   | ActionOf<'restart', RestartPayload>
   | ActionOf<'reassign', ReassignPayload>
-  | ActionOf<'refresh', RefreshPayload>;
+  | ActionOf<'refresh', RefreshPayload>
+  | ActionOf<'codingChanged', CodingChangedPayload>;
 
 export type ActionKind = Action['kind'];
 

@@ -9,6 +9,7 @@ import type { ActionResult, InvoiceState, Refusal, TaskView } from '../definitio
 import { checkCommon, isAdminAction, result, type Action, type ActionKind, type LookupNeeds, type Rule } from './actions';
 import { reassign, refresh, restart } from './admin';
 import { approve } from './approve';
+import { codingChanged } from './coding';
 import { delegate } from './delegate';
 import { exceptionsReview, resolveException } from './exceptions';
 import { notMine } from './not-mine';
@@ -41,6 +42,7 @@ const RULES: { [K in ActionKind]: Rule<Extract<Action, { kind: K }>> } = {
   restart,
   reassign,
   refresh,
+  codingChanged,
 };
 
 function ruleOf<K extends ActionKind>(kind: K): Rule<Extract<Action, { kind: K }>> {
