@@ -125,6 +125,7 @@ type TemplateTable = typeof codingTemplates | typeof flowTemplates;
 /**
  * The coding or flow template an invoice uses: its agreement's when it matched one (`null`: the
  * agreement names none, so the company default), else its vendor's, else the company default.
+ * An inactive coding template is applied to nothing new: a vendor's falls back to the default.
  */
 export async function templateFor<T extends TemplateTable>(
   db: Db | Tx,
@@ -135,10 +136,14 @@ export async function templateFor<T extends TemplateTable>(
   if (agreementTemplateId !== undefined) return pickTemplate(db, table, invoice.companyId, agreementTemplateId);
   const column = (table as TemplateTable) === codingTemplates ? vendors.codingTemplateId : vendors.flowTemplateId;
   const [vendor] = await db.select({ templateId: column }).from(vendors).where(eq(vendors.id, invoice.vendorId));
-  return pickTemplate(db, table, invoice.companyId, vendor?.templateId ?? null);
+  const vendorsOwn = vendor?.templateId ? await pickTemplate(db, table, invoice.companyId, vendor.templateId) : undefined;
+  return vendorsOwn ?? pickTemplate(db, table, invoice.companyId, null);
 }
 
-/** The given template of the company when an id is given, else the company default. */
+/**
+ * The given template of the company when an id is given, else the company default; never an
+ * inactive coding template (flow templates have no active flag).
+ */
 export async function pickTemplate<T extends TemplateTable>(
   db: Db | Tx,
   table: T,
@@ -146,7 +151,11 @@ export async function pickTemplate<T extends TemplateTable>(
   templateId: string | null,
 ): Promise<T['$inferSelect'] | undefined> {
   const t = table as TemplateTable;
-  const where = templateId ? and(eq(t.companyId, companyId), eq(t.id, templateId)) : and(eq(t.companyId, companyId), eq(t.isDefault, true));
+  const where = and(
+    eq(t.companyId, companyId),
+    templateId ? eq(t.id, templateId) : eq(t.isDefault, true),
+    t === codingTemplates ? eq(codingTemplates.active, true) : undefined,
+  );
   const [template] = await db.select().from(t).where(where).limit(1);
   return template as T['$inferSelect'] | undefined;
 }
@@ -236,7 +245,7 @@ async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean):
   let definitions = await tx
     .select()
     .from(agreements)
-    .where(and(eq(agreements.companyId, invoice.companyId), eq(agreements.vendorId, invoice.vendorId)))
+    .where(and(eq(agreements.companyId, invoice.companyId), eq(agreements.vendorId, invoice.vendorId), eq(agreements.active, true)))
     .orderBy(asc(agreements.id))
     .for('update');
   if (definitions.length === 0) return undefined;
@@ -258,12 +267,12 @@ async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean):
     if (misses.length === 0) misses.push(...outcome.nearMisses);
     const best = outcome.match ? definitions.find((d) => d.id === outcome.match!.id) : undefined;
     if (!best) break;
-    const problem = await signerProblem(tx, best, invoice);
+    const problem = await applicationProblem(tx, best, invoice);
     if (!problem) {
       match = best;
       break;
     }
-    misses.push({ agreementId: best.id, criterion: 'approval_user', message: problem });
+    misses.push({ agreementId: best.id, ...problem });
     definitions = definitions.filter((d) => d.id !== best.id);
   }
   for (const miss of misses) {
@@ -295,6 +304,23 @@ async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean):
     eventKey: `${invoice.workflowId}:agreement`,
   });
   return match;
+}
+
+/** Why a definition that matches the invoice may not be applied to it now, as a near miss, or undefined. */
+async function applicationProblem(
+  tx: Tx,
+  agreement: Agreement,
+  invoice: Invoice,
+): Promise<{ criterion: string; message: string } | undefined> {
+  const [coding] = await tx
+    .select({ name: codingTemplates.name, active: codingTemplates.active })
+    .from(codingTemplates)
+    .where(eq(codingTemplates.id, agreement.codingTemplateId));
+  if (!coding?.active) {
+    return { criterion: 'coding_template', message: `its coding template${coding ? ` "${coding.name}"` : ''} is inactive` };
+  }
+  const signer = await signerProblem(tx, agreement, invoice);
+  return signer ? { criterion: 'approval_user', message: signer } : undefined;
 }
 
 /**

@@ -7,14 +7,34 @@ import type { Logger } from '../lib/logger';
 import { authenticate } from './auth';
 import { errorMiddleware, notFoundRoute } from './errors';
 import { openApiDocument } from './openapi';
-import { agreementsRouter } from './routes/agreements';
-import { companyRouter } from './routes/company';
-import { flowTemplatesRouter } from './routes/flow-templates';
+import { agreementsDocs, agreementsRouter } from './routes/agreements';
+import { codingTemplatesDocs, codingTemplatesRouter } from './routes/coding-templates';
+import { costCentresDocs, costCentresRouter } from './routes/cost-centres';
+import { companyRouter, settingsDocs } from './routes/company';
+import { environmentsDocs, environmentsRouter } from './routes/environments';
+import { flowTemplatesDocs, flowTemplatesRouter } from './routes/flow-templates';
+import { groupsDocs, groupsRouter } from './routes/groups';
 import { invoicesDocs, invoicesRouter } from './routes/invoices';
+import { systemDocs } from './routes/system';
+import { usersDocs, usersRouter } from './routes/users';
+import { vendorsDocs, vendorsRouter } from './routes/vendors';
 import { workQueueDocs, workQueueRouter } from './routes/work-queue';
 
 /** Every router's paths, for /openapi.json and the docs page. */
-const API_DOCS = [invoicesDocs, workQueueDocs];
+const API_DOCS = [
+  systemDocs,
+  invoicesDocs,
+  workQueueDocs,
+  codingTemplatesDocs,
+  flowTemplatesDocs,
+  agreementsDocs,
+  vendorsDocs,
+  settingsDocs,
+  usersDocs,
+  groupsDocs,
+  costCentresDocs,
+  environmentsDocs,
+];
 
 export interface AppDeps {
   database: Database;
@@ -35,7 +55,7 @@ export function createApp({
   temporal,
   logger,
   clock = () => new Date(),
-  bodyLimit = '1mb',
+  bodyLimit = '4mb',
   xmlLimit = '10mb',
   maxHistoryEvents,
 }: AppDeps): Express {
@@ -72,7 +92,7 @@ export function createApp({
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi));
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi, { swaggerOptions: { tagsSorter: 'alpha', operationsSorter: 'alpha' } }));
 
   const deps = { db: database.db, temporal, clock, log: logger, ...(maxHistoryEvents ? { maxHistoryEvents } : {}) };
   const api = express.Router();
@@ -93,6 +113,12 @@ export function createApp({
   api.use(flowTemplatesRouter(deps));
   api.use(companyRouter(deps));
   api.use(agreementsRouter(deps));
+  api.use(codingTemplatesRouter(deps));
+  api.use(vendorsRouter(deps));
+  api.use(usersRouter(deps));
+  api.use(groupsRouter(deps));
+  api.use(costCentresRouter(deps));
+  api.use(environmentsRouter(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundRoute);

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { connectDatabase } from '../db/client';
 import { runMigrations } from '../db/migrate';
-import { seedCompany } from '../db/seed';
+import { seedCompany, seedPartner } from '../db/seed';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { seedDemoInvoices } from './demo-invoices';
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
 
   await runMigrations(databaseUrl);
   const database = connectDatabase(databaseUrl, { max: 2 });
-  const company = await seedCompany(database.db, 'demo');
+  const company = await seedCompany(database.db, 'demo', { directory: true });
+  const partner = await seedPartner(database.db, 'demo');
   await database.close();
 
   const env = {
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
       `  Database         ${redact(databaseUrl)}`,
       '  Demo users and bearer tokens:',
       tokens,
+      `    partner dave ${partner.tokens.dave} (user id ${partner.users.dave}, partner environment: delegate to them)`,
       '',
       `  Try: curl -H 'Authorization: Bearer demo-alice' ${apiUrl}/api/v1/work-queue`,
       'Press Ctrl-C to stop everything.',

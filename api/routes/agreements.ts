@@ -1,6 +1,6 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, count, eq, sql, type SQL } from 'drizzle-orm';
 import { Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { audit } from '../../activities';
 import type { Db, Tx } from '../../db/client';
 import { loadUser } from '../../activities/directory';
@@ -9,18 +9,67 @@ import { compareDecimal } from '../../domain/money';
 import type { DirectoryUser } from '../../domain/routing/assign';
 import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
-import { AgreementBody } from '../schemas';
+import { idParam, type ApiDocs } from '../openapi';
+import { after, booleanFilter, decodeCursor, pageOf, pageParams } from '../paging';
+import { AgreementBody as AgreementFields } from '../schemas';
 
+/** An agreement as created or replaced; `active` may come along (a definition read back can be sent again). */
+export const AgreementBody = AgreementFields.safeExtend({
+  active: z.boolean().optional().openapi({ description: 'false: matches nothing (default true)' }),
+});
+export const AgreementPatchBody = z.strictObject({
+  active: z.boolean().openapi({ description: 'false: matches no invoice any more; true: matches again' }),
+});
+export const AgreementListQuery = z.strictObject({
+  active: booleanFilter('Only active (true) or inactive (false) agreements'),
+  vendorId: z.uuid().optional(),
+  ...pageParams,
+});
+
+type Agreement = typeof agreements.$inferSelect;
 type AgreementInput = z.infer<typeof AgreementBody>;
+
+const AgreementView = z
+  .object({
+    id: z.uuid(),
+    vendorId: z.uuid(),
+    referencePattern: z.string().nullable(),
+    invoiceNumber: z.string().nullable(),
+    amountFrom: z.string(),
+    amountTo: z.string(),
+    days: z.number().int(),
+    cumulativeCap: z.string().nullable(),
+    cumulativeTotal: z.string().openapi({ description: 'Kept by the system; reset with POST /agreements/{id}/reset-cumulative' }),
+    resetPeriod: z.enum(['monthly', 'quarterly', 'yearly']).nullable(),
+    codingTemplateId: z.uuid(),
+    approvalUserId: z.string().nullable(),
+    flowTemplateId: z.uuid().nullable(),
+    stage: z.string().nullable(),
+    active: z.boolean(),
+  })
+  .openapi('Agreement');
 
 /** Agreement (contract) invoice definitions; writes need the admin role and are audited. */
 export function agreementsRouter({ db }: { db: Db }): Router {
   const router = Router();
 
-  router.get('/agreements', async (_req, res) => {
+  router.get('/agreements', async (req, res) => {
     const user = currentUser(res);
-    const rows = await db.select().from(agreements).where(eq(agreements.companyId, user.companyId)).orderBy(asc(agreements.createdAt));
-    res.json({ items: rows.map(view), nextCursor: null });
+    const query = parseOr422(AgreementListQuery, req.query, 'query');
+    const position = decodeCursor(query.cursor);
+    const where: SQL[] = [eq(agreements.companyId, user.companyId)];
+    if (query.active !== undefined) where.push(eq(agreements.active, query.active === 'true'));
+    if (query.vendorId) where.push(eq(agreements.vendorId, query.vendorId));
+    if (position) where.push(after(agreements.createdAt, agreements.id, position, 'timestamptz'));
+    // The creation time as Postgres' text keeps its microseconds, so the cursor lands exactly.
+    const rows = await db
+      .select({ agreement: agreements, createdAt: sql<string>`${agreements.createdAt}::text` })
+      .from(agreements)
+      .where(and(...where))
+      .orderBy(asc(agreements.createdAt), asc(agreements.id))
+      .limit(query.limit + 1);
+    const page = pageOf(rows, query.limit, (r) => [r.createdAt, r.agreement.id]);
+    res.json({ items: page.items.map((r) => view(r.agreement)), nextCursor: page.nextCursor });
   });
 
   router.get('/agreements/:id', async (req, res) => {
@@ -31,7 +80,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
     const user = requireAdmin(res);
     const body = parseOr422(AgreementBody, req.body, 'agreement');
     const created = await db.transaction(async (tx) => {
-      await checkReferences(tx, user, body);
+      await checkReferences(tx, user, body, undefined);
       const [row] = await tx
         .insert(agreements)
         .values({ companyId: user.companyId, ...columns(body) })
@@ -53,7 +102,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
     const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
     const body = parseOr422(AgreementBody, req.body, 'agreement');
     const updated = await db.transaction(async (tx) => {
-      await checkReferences(tx, user, body);
+      await checkReferences(tx, user, body, existing);
       const [row] = await tx.update(agreements).set(columns(body)).where(eq(agreements.id, existing.id)).returning();
       await audit(tx, {
         companyId: user.companyId,
@@ -67,16 +116,47 @@ export function agreementsRouter({ db }: { db: Db }): Router {
     res.json(view(updated));
   });
 
+  router.patch('/agreements/:id', async (req, res) => {
+    const user = requireAdmin(res);
+    const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
+    const body = parseOr422(AgreementPatchBody, req.body, 'agreement');
+    const updated = await db.transaction(async (tx) => {
+      if (body.active && !existing.active) {
+        const problem = await inactiveCoding(tx, existing.codingTemplateId);
+        if (problem)
+          throw new ApiError(422, 'validation_failed', 'The agreement cannot be reactivated', [{ path: 'active', message: problem }]);
+      }
+      const [row] = await tx.update(agreements).set({ active: body.active }).where(eq(agreements.id, existing.id)).returning();
+      if (existing.active !== body.active) {
+        await audit(tx, {
+          companyId: user.companyId,
+          actor: user.id,
+          kind: body.active ? 'agreement_reactivated' : 'agreement_deactivated',
+          message: `Agreement ${existing.id} ${body.active ? 'reactivated: it matches invoices again' : 'deactivated: it matches no invoice any more'}`,
+          data: { agreementId: existing.id },
+        });
+      }
+      return row!;
+    });
+    res.json(view(updated));
+  });
+
   router.delete('/agreements/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
     await db.transaction(async (tx) => {
-      const [used] = await tx
-        .select({ id: agreementMatches.invoiceId })
+      const [{ matched } = { matched: 0 }] = await tx
+        .select({ matched: count() })
         .from(agreementMatches)
-        .where(eq(agreementMatches.agreementId, existing.id))
-        .limit(1);
-      if (used) throw new ApiError(409, 'in_use', 'Invoices have matched this agreement; it stays for their audit trail (edit it instead)');
+        .where(eq(agreementMatches.agreementId, existing.id));
+      if (matched > 0) {
+        throw new ApiError(
+          409,
+          'in_use',
+          `${matched} invoice${matched === 1 ? ' has' : 's have'} matched this agreement, so it stays for their audit trail; deactivate it instead (PATCH /api/v1/agreements/${existing.id} {"active": false}) and it matches nothing new`,
+          [{ agreementId: existing.id, matchedInvoices: matched, active: existing.active }],
+        );
+      }
       await tx.delete(agreements).where(eq(agreements.id, existing.id));
       await audit(tx, {
         companyId: user.companyId,
@@ -127,10 +207,11 @@ function columns(body: AgreementInput) {
     approvalUserId: body.approvalUserId ?? null,
     flowTemplateId: body.flowTemplateId ?? null,
     stage: body.stage ?? null,
+    ...(body.active !== undefined ? { active: body.active } : {}),
   };
 }
 
-function view(a: typeof agreements.$inferSelect) {
+function view(a: Agreement): z.infer<typeof AgreementView> {
   return {
     id: a.id,
     vendorId: a.vendorId,
@@ -146,6 +227,7 @@ function view(a: typeof agreements.$inferSelect) {
     approvalUserId: a.approvalUserId,
     flowTemplateId: a.flowTemplateId,
     stage: a.stage,
+    active: a.active,
   };
 }
 
@@ -174,8 +256,11 @@ function signerProblem(
   return undefined;
 }
 
-/** Every id must be of the caller's company; the coding template must code tax; the stage must be in the flow. */
-async function checkReferences(tx: Tx, user: CurrentUser, body: AgreementInput): Promise<void> {
+/**
+ * Every id must be of the caller's company; the coding template must code tax, and be active when
+ * the agreement newly names it (or is reactivated with it); the stage must be in the flow.
+ */
+async function checkReferences(tx: Tx, user: CurrentUser, body: AgreementInput, existing: Agreement | undefined): Promise<void> {
   const details: { path: string; message: string }[] = [];
   const [vendor] = await tx
     .select({ id: vendors.id })
@@ -189,6 +274,13 @@ async function checkReferences(tx: Tx, user: CurrentUser, body: AgreementInput):
   if (!coding) details.push({ path: 'codingTemplateId', message: 'no such coding template' });
   else if (!coding.taxAccount || !coding.taxCode)
     details.push({ path: 'codingTemplateId', message: 'the coding template must code tax (tax account and tax code)' });
+  else if (
+    !coding.active &&
+    (body.active ?? existing?.active ?? true) &&
+    (!existing || existing.codingTemplateId !== coding.id || !existing.active)
+  ) {
+    details.push({ path: 'codingTemplateId', message: inactiveMessage(coding.name) });
+  }
   if (body.approvalUserId) {
     const approver = await loadUser(tx, body.approvalUserId);
     const problem = approver?.companyId === user.companyId ? signerProblem(approver, body, coding) : 'no such user in this company';
@@ -206,3 +298,72 @@ async function checkReferences(tx: Tx, user: CurrentUser, body: AgreementInput):
   }
   if (details.length > 0) throw new ApiError(422, 'validation_failed', 'The agreement is not valid', details);
 }
+
+function inactiveMessage(name: string): string {
+  return `the coding template "${name}" is inactive and is applied to no new invoice; reactivate it or choose an active one`;
+}
+
+/** Why an agreement with this coding template could not match now (the template is inactive), or undefined. */
+async function inactiveCoding(tx: Tx, codingTemplateId: string): Promise<string | undefined> {
+  const [coding] = await tx.select().from(codingTemplates).where(eq(codingTemplates.id, codingTemplateId));
+  return coding && !coding.active ? inactiveMessage(coding.name) : undefined;
+}
+
+/** The agreement routes in the OpenAPI document. */
+export const agreementsDocs: ApiDocs = (d) => {
+  const tag = 'Agreements';
+  const notAdmin = d.error('Not an admin');
+  const unknown = d.error('Unknown or of another company');
+  d.path(tag, 'get', '/agreements', {
+    summary: "The company's agreement definitions, oldest first, filtered by active flag and vendor",
+    request: { query: AgreementListQuery },
+    responses: { 200: d.page(AgreementView), 400: d.error('Bad cursor'), ...d.common, 422: d.error('Invalid query') },
+  });
+  d.path(tag, 'get', '/agreements/:id', {
+    summary: 'One agreement definition',
+    request: { params: idParam },
+    responses: { 200: d.json(AgreementView, 'The agreement'), ...d.common, 404: unknown },
+  });
+  d.path(tag, 'post', '/agreements', {
+    summary: 'Create an agreement definition (admins; audited)',
+    request: { body: d.body(AgreementBody) },
+    responses: {
+      201: d.json(AgreementView, 'Created (Location: its URL)'),
+      ...d.common,
+      403: notAdmin,
+      422: d.error('Invalid definition: unknown or inactive coding template, approval user who could not sign, stage not in the flow, ...'),
+    },
+  });
+  d.path(tag, 'put', '/agreements/:id', {
+    summary: 'Replace an agreement definition (admins; audited); the cumulative total stays',
+    request: { params: idParam, body: d.body(AgreementBody) },
+    responses: { 200: d.json(AgreementView, 'Replaced'), ...d.common, 403: notAdmin, 404: unknown, 422: d.error('Invalid definition') },
+  });
+  d.path(tag, 'patch', '/agreements/:id', {
+    summary: 'Deactivate or reactivate an agreement (admins; audited): an inactive one matches no invoice',
+    request: { params: idParam, body: d.body(AgreementPatchBody) },
+    responses: {
+      200: d.json(AgreementView, 'Changed'),
+      ...d.common,
+      403: notAdmin,
+      404: unknown,
+      422: d.error('Invalid body, or reactivation with an inactive coding template'),
+    },
+  });
+  d.path(tag, 'delete', '/agreements/:id', {
+    summary: 'Delete an agreement no invoice has matched (admins; audited)',
+    request: { params: idParam },
+    responses: {
+      204: { description: 'Deleted' },
+      ...d.common,
+      403: notAdmin,
+      404: unknown,
+      409: d.error('in_use: invoices matched it; deactivate it instead (PATCH {"active": false})'),
+    },
+  });
+  d.path(tag, 'post', '/agreements/:id/reset-cumulative', {
+    summary: 'Reset the cumulative total to zero (admins; audited)',
+    request: { params: idParam },
+    responses: { 200: d.json(AgreementView, 'The agreement, total reset'), ...d.common, 403: notAdmin, 404: unknown },
+  });
+};

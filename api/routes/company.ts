@@ -1,35 +1,35 @@
-import { and, asc, eq } from 'drizzle-orm';
-import { Router } from 'express';
+import { eq } from 'drizzle-orm';
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { audit } from '../../activities/audit';
 import type { Db } from '../../db/client';
-import { codingTemplates, flowTemplates, settings, vendors } from '../../db/schema';
-import { currentUser, findOwned, requireAdmin } from '../auth';
+import { settings } from '../../db/schema';
+import { currentUser, requireAdmin } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
-import { SettingsPatchBody, VendorPatchBody } from '../schemas';
+import type { ApiDocs } from '../openapi';
+import { SettingsPatchBody as SharedSettingsPatchBody } from '../schemas';
 
-/** Vendors and company settings. */
+/** The settings an admin may change; any field left out stays as it is. */
+export const SettingsPatchBody = SharedSettingsPatchBody.extend({
+  receivableAccount: z.string().trim().min(1).max(20).optional(),
+});
+
+const SettingsView = z
+  .object({
+    useWorkqueueSend: z.boolean(),
+    allowBatchApproveAll: z.boolean(),
+    twoApproverThreshold: z.string().nullable().openapi({ description: "In each invoice's own currency; null for never" }),
+    payableAccount: z.string(),
+    receivableAccount: z.string(),
+  })
+  .openapi('Settings');
+
+/** The verbs other than GET and PATCH, which /settings answers with 405 and a pointer. */
+const OTHER_VERBS = ['put', 'post', 'delete'] as const;
+
+/** Company settings: one object per company, read by everyone, changed by admins with PATCH (audited). */
 export function companyRouter({ db }: { db: Db }): Router {
   const router = Router();
-
-  router.get('/vendors', async (_req, res) => {
-    const user = currentUser(res);
-    const items = await db.select().from(vendors).where(eq(vendors.companyId, user.companyId)).orderBy(asc(vendors.name));
-    res.json({ items: items.map(vendorView), nextCursor: null });
-  });
-
-  router.get('/vendors/:id', async (req, res) => {
-    const user = currentUser(res);
-    res.json(vendorView(await findOwned(db, vendors, user.companyId, req.params.id, 'vendor')));
-  });
-
-  router.patch('/vendors/:id', async (req, res) => {
-    const user = requireAdmin(res);
-    const vendor = await findOwned(db, vendors, user.companyId, req.params.id, 'vendor');
-    const body = parseOr422(VendorPatchBody, req.body, 'vendor');
-    if (body.flowTemplateId) await mustExist(db, flowTemplates, user.companyId, body.flowTemplateId, 'flowTemplateId');
-    if (body.codingTemplateId) await mustExist(db, codingTemplates, user.companyId, body.codingTemplateId, 'codingTemplateId');
-    const [updated] = await db.update(vendors).set(body).where(eq(vendors.id, vendor.id)).returning();
-    res.json(vendorView(updated!));
-  });
 
   router.get('/settings', async (_req, res) => {
     res.json(settingsView(await currentSettings(db, currentUser(res).companyId)));
@@ -38,33 +38,45 @@ export function companyRouter({ db }: { db: Db }): Router {
   router.patch('/settings', async (req, res) => {
     const user = requireAdmin(res);
     const body = parseOr422(SettingsPatchBody, req.body, 'settings');
-    await currentSettings(db, user.companyId);
-    const [updated] = await db.update(settings).set(body).where(eq(settings.companyId, user.companyId)).returning();
-    res.json(settingsView(updated!));
+    const before = await currentSettings(db, user.companyId);
+    const updated = await db.transaction(async (tx) => {
+      const [row] =
+        Object.keys(body).length > 0
+          ? await tx.update(settings).set(body).where(eq(settings.companyId, user.companyId)).returning()
+          : [before];
+      await audit(tx, {
+        companyId: user.companyId,
+        actor: user.id,
+        kind: 'settings_changed',
+        message: `Settings changed: ${Object.keys(body).join(', ') || 'nothing'}`,
+        data: { before: settingsView(before), after: settingsView(row!) },
+      });
+      return row!;
+    });
+    res.json(settingsView(updated));
   });
+
+  const notAllowed: RequestHandler = (req) => {
+    const error = new ApiError(
+      405,
+      'method_not_allowed',
+      `${req.method} is not allowed on /settings: read them with GET and change any of their fields with PATCH`,
+    );
+    error.headers.Allow = 'GET, PATCH';
+    throw error;
+  };
+  for (const verb of OTHER_VERBS) router[verb]('/settings', notAllowed);
 
   return router;
 }
 
-function vendorView(v: typeof vendors.$inferSelect) {
-  return {
-    id: v.id,
-    name: v.name,
-    vatNumber: v.vatNumber,
-    endpointId: v.endpointId,
-    email: v.email,
-    flowTemplateId: v.flowTemplateId,
-    codingTemplateId: v.codingTemplateId,
-  };
-}
-
-function settingsView(s: typeof settings.$inferSelect) {
+function settingsView(s: typeof settings.$inferSelect): z.infer<typeof SettingsView> {
   return {
     useWorkqueueSend: s.useWorkqueueSend,
     allowBatchApproveAll: s.allowBatchApproveAll,
-    /** In each invoice's own currency. */
     twoApproverThreshold: s.twoApproverThreshold,
     payableAccount: s.payableAccount,
+    receivableAccount: s.receivableAccount,
   };
 }
 
@@ -74,11 +86,27 @@ async function currentSettings(db: Db, companyId: string) {
   return row!;
 }
 
-async function mustExist(db: Db, table: typeof flowTemplates | typeof codingTemplates, companyId: string, id: string, field: string) {
-  const t = table as typeof flowTemplates;
-  const [row] = await db
-    .select({ id: t.id })
-    .from(t)
-    .where(and(eq(t.id, id), eq(t.companyId, companyId)));
-  if (!row) throw new ApiError(422, 'validation_failed', 'The vendor is not valid', [{ path: field, message: 'no such template' }]);
-}
+/** The settings routes in the OpenAPI document. */
+export const settingsDocs: ApiDocs = (d) => {
+  const tag = 'Settings';
+  d.path(tag, 'get', '/settings', {
+    summary: "The company's settings",
+    responses: { 200: d.json(SettingsView, 'The settings'), ...d.common },
+  });
+  d.path(tag, 'patch', '/settings', {
+    summary: 'Change some settings (admins); fields left out stay as they are',
+    request: { body: d.body(SettingsPatchBody) },
+    responses: {
+      200: d.json(SettingsView, 'The settings after the change'),
+      ...d.common,
+      403: d.error('Not an admin'),
+      422: d.error('Invalid body'),
+    },
+  });
+  for (const verb of OTHER_VERBS) {
+    d.path(tag, verb, '/settings', {
+      summary: `Not allowed: settings are one object per company, read with GET and changed with PATCH`,
+      responses: { ...d.common, 405: d.error('Use GET or PATCH (Allow: GET, PATCH)') },
+    });
+  }
+};

@@ -1,20 +1,48 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, ilike, inArray, isNotNull, type SQL } from 'drizzle-orm';
 import { Router } from 'express';
+import { z } from 'zod';
+import { audit } from '../../activities/audit';
+import { sqlState } from '../../activities/failures';
 import type { Db } from '../../db/client';
-import { approvalLimits, flowTemplates, users, vendors } from '../../db/schema';
+import { approvalLimits, costCentres, flowTemplates, users } from '../../db/schema';
 import { resolveAssignees, type FlowStepDefinition } from '../../domain/flow';
 import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
-import { FlowTemplateBody } from '../schemas';
+import { idParam, type ApiDocs } from '../openapi';
+import { after, booleanFilter, containing, decodeCursor, pageOf, pageParams } from '../paging';
+import { FlowStepBody, FlowTemplateBody } from '../schemas';
+import { inUse, templateUsers } from './coding-templates';
+
+export const FlowTemplateListQuery = z.strictObject({
+  isDefault: booleanFilter('Only the default (true) or the others (false)'),
+  q: z.string().trim().min(1).max(200).optional().openapi({ description: 'Name contains (case-insensitive)' }),
+  ...pageParams,
+});
+
+const FlowTemplateView = z
+  .object({ id: z.uuid(), name: z.string(), isDefault: z.boolean(), steps: z.array(FlowStepBody) })
+  .openapi('FlowTemplate');
 
 /** CRUD of flow templates; writes need the admin role. */
 export function flowTemplatesRouter({ db }: { db: Db }): Router {
   const router = Router();
 
-  router.get('/flow-templates', async (_req, res) => {
+  router.get('/flow-templates', async (req, res) => {
     const user = currentUser(res);
-    const items = await db.select().from(flowTemplates).where(eq(flowTemplates.companyId, user.companyId)).orderBy(asc(flowTemplates.name));
-    res.json({ items: items.map(view), nextCursor: null });
+    const query = parseOr422(FlowTemplateListQuery, req.query, 'query');
+    const position = decodeCursor(query.cursor);
+    const where: SQL[] = [eq(flowTemplates.companyId, user.companyId)];
+    if (query.isDefault !== undefined) where.push(eq(flowTemplates.isDefault, query.isDefault === 'true'));
+    if (query.q) where.push(ilike(flowTemplates.name, containing(query.q)));
+    if (position) where.push(after(flowTemplates.name, flowTemplates.id, position));
+    const rows = await db
+      .select()
+      .from(flowTemplates)
+      .where(and(...where))
+      .orderBy(asc(flowTemplates.name), asc(flowTemplates.id))
+      .limit(query.limit + 1);
+    const page = pageOf(rows, query.limit, (t) => [t.name, t.id]);
+    res.json({ items: page.items.map(view), nextCursor: page.nextCursor });
   });
 
   router.get('/flow-templates/:id', async (req, res) => {
@@ -32,7 +60,14 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
         .values({ companyId: user.companyId, name: body.name, isDefault: body.isDefault, steps: body.steps as FlowStepDefinition[] })
         .onConflictDoNothing()
         .returning();
-      if (!row) throw new ApiError(409, 'name_taken', `A flow template named "${body.name}" exists already`);
+      if (!row) throw nameTaken(body.name);
+      await audit(tx, {
+        companyId: user.companyId,
+        actor: user.id,
+        kind: 'flow_template_created',
+        message: `Flow template "${row.name}" created`,
+        data: view(row),
+      });
       return row;
     });
     res.status(201).location(`/api/v1/flow-templates/${created.id}`).json(view(created));
@@ -43,24 +78,51 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
     const existing = await findOwned(db, flowTemplates, user.companyId, req.params.id, 'flow template');
     const body = parseOr422(FlowTemplateBody, req.body, 'flow template');
     await assertApprovable(db, user, body.steps);
-    const updated = await db.transaction(async (tx) => {
-      if (body.isDefault) await tx.update(flowTemplates).set({ isDefault: false }).where(eq(flowTemplates.companyId, user.companyId));
-      const [row] = await tx
-        .update(flowTemplates)
-        .set({ name: body.name, isDefault: body.isDefault, steps: body.steps as FlowStepDefinition[] })
-        .where(eq(flowTemplates.id, existing.id))
-        .returning();
-      return row!;
-    });
+    const updated = await db
+      .transaction(async (tx) => {
+        if (body.isDefault) await tx.update(flowTemplates).set({ isDefault: false }).where(eq(flowTemplates.companyId, user.companyId));
+        const [row] = await tx
+          .update(flowTemplates)
+          .set({ name: body.name, isDefault: body.isDefault, steps: body.steps as FlowStepDefinition[] })
+          .where(eq(flowTemplates.id, existing.id))
+          .returning();
+        await audit(tx, {
+          companyId: user.companyId,
+          actor: user.id,
+          kind: 'flow_template_changed',
+          message: `Flow template "${existing.name}" changed`,
+          data: { before: view(existing), after: view(row!) },
+        });
+        return row!;
+      })
+      .catch((err: unknown) => {
+        throw sqlState(err) === '23505' ? nameTaken(body.name) : err;
+      });
     res.json(view(updated));
   });
 
   router.delete('/flow-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, flowTemplates, user.companyId, req.params.id, 'flow template');
-    const [used] = await db.select({ id: vendors.id }).from(vendors).where(eq(vendors.flowTemplateId, existing.id)).limit(1);
-    if (used) throw new ApiError(409, 'in_use', 'Vendors still use this flow template; give them another one first');
-    await db.delete(flowTemplates).where(eq(flowTemplates.id, existing.id));
+    const advice = 'give them another flow template first (PUT /agreements/{id}, PATCH /vendors/{id} with flowTemplateId)';
+    await db
+      .transaction(async (tx) => {
+        const users = await templateUsers(tx, 'flow', existing.id);
+        if (users.agreements.length + users.vendors.length > 0) throw inUse('flow template', existing.name, users, advice);
+        await tx.delete(flowTemplates).where(eq(flowTemplates.id, existing.id));
+        await audit(tx, {
+          companyId: user.companyId,
+          actor: user.id,
+          kind: 'flow_template_deleted',
+          message: `Flow template "${existing.name}" deleted`,
+          data: view(existing),
+        });
+      })
+      .catch(async (err: unknown) => {
+        // An agreement or vendor took it up meanwhile (foreign key): say who.
+        if (sqlState(err) === '23503') throw inUse('flow template', existing.name, await templateUsers(db, 'flow', existing.id), advice);
+        throw err;
+      });
     res.status(204).end();
   });
 
@@ -71,7 +133,15 @@ function view(t: typeof flowTemplates.$inferSelect) {
   return { id: t.id, name: t.name, isDefault: t.isDefault, steps: t.steps };
 }
 
-/** Refuses a template with an approval step that nobody active with an approval limit could act on. */
+function nameTaken(name: string): ApiError {
+  return new ApiError(409, 'name_taken', `A flow template named "${name}" exists already`);
+}
+
+/**
+ * Refuses a template with a step that addresses nobody active, or an approval step that nobody
+ * with an approval limit could act on. A by-dimension step addresses users with cost-centre
+ * rights and the owners of the company's active cost centres.
+ */
 async function assertApprovable(db: Db, user: CurrentUser, steps: FlowStepDefinition[]): Promise<void> {
   const directory = await db.select().from(users).where(eq(users.companyId, user.companyId));
   const limited = new Set(
@@ -82,14 +152,20 @@ async function assertApprovable(db: Db, user: CurrentUser, steps: FlowStepDefini
         .where(inArray(approvalLimits.userId, directory.map((u) => u.id).concat('')))
     ).map((l) => l.userId),
   );
+  const owners = new Set(
+    (
+      await db
+        .select({ ownerId: costCentres.ownerId })
+        .from(costCentres)
+        .where(and(eq(costCentres.companyId, user.companyId), eq(costCentres.active, true), isNotNull(costCentres.ownerId)))
+    ).map((c) => c.ownerId!),
+  );
   const details: { path: string; message: string }[] = [];
   steps.forEach((step, i) => {
-    const addressed = step.assignees.byDimension
-      ? directory.filter((u) => u.active && u.costCentres.length > 0).map((u) => u.id)
-      : resolveAssignees(step.assignees, directory);
-    const resolved = step.assignees.byDimension
-      ? [...new Set([...addressed, ...resolveAssignees({ ...step.assignees, byDimension: undefined }, directory)])]
-      : addressed;
+    const byDimension = step.assignees.byDimension
+      ? directory.filter((u) => u.active && (u.costCentres.length > 0 || owners.has(u.id))).map((u) => u.id)
+      : [];
+    const resolved = [...new Set([...byDimension, ...resolveAssignees({ ...step.assignees, byDimension: undefined }, directory)])];
     if (resolved.length === 0) details.push({ path: `steps.${i}.assignees`, message: `the ${step.kind} step addresses no active user` });
     else if (step.kind === 'approval' && !resolved.some((id) => limited.has(id))) {
       details.push({
@@ -100,3 +176,52 @@ async function assertApprovable(db: Db, user: CurrentUser, steps: FlowStepDefini
   });
   if (details.length > 0) throw new ApiError(422, 'validation_failed', 'The flow template cannot route invoices', details);
 }
+
+/** The flow-template routes in the OpenAPI document. */
+export const flowTemplatesDocs: ApiDocs = (d) => {
+  const tag = 'Flow templates';
+  d.path(tag, 'get', '/flow-templates', {
+    summary: "The company's flow templates by name",
+    request: { query: FlowTemplateListQuery },
+    responses: { 200: d.page(FlowTemplateView), 400: d.error('Bad cursor'), ...d.common, 422: d.error('Invalid query') },
+  });
+  d.path(tag, 'get', '/flow-templates/:id', {
+    summary: 'One flow template',
+    request: { params: idParam },
+    responses: { 200: d.json(FlowTemplateView, 'The template'), ...d.common, 404: d.error('Unknown or of another company') },
+  });
+  d.path(tag, 'post', '/flow-templates', {
+    summary: 'Create a flow template (admins); isDefault makes it the only default',
+    request: { body: d.body(FlowTemplateBody) },
+    responses: {
+      201: d.json(FlowTemplateView, 'Created (Location: its URL)'),
+      ...d.common,
+      403: d.error('Not an admin'),
+      409: d.error('name_taken'),
+      422: d.error('Invalid template, or a step nobody could act on'),
+    },
+  });
+  d.path(tag, 'put', '/flow-templates/:id', {
+    summary: 'Replace a flow template (admins)',
+    request: { params: idParam, body: d.body(FlowTemplateBody) },
+    responses: {
+      200: d.json(FlowTemplateView, 'Replaced'),
+      ...d.common,
+      403: d.error('Not an admin'),
+      404: d.error('Unknown or of another company'),
+      409: d.error('name_taken'),
+      422: d.error('Invalid template, or a step nobody could act on'),
+    },
+  });
+  d.path(tag, 'delete', '/flow-templates/:id', {
+    summary: 'Delete a flow template nothing uses (admins)',
+    request: { params: idParam },
+    responses: {
+      204: { description: 'Deleted' },
+      ...d.common,
+      403: d.error('Not an admin'),
+      404: d.error('Unknown or of another company'),
+      409: d.error('in_use: details list the agreements (ids) and vendors (names) that use it'),
+    },
+  });
+};

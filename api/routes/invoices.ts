@@ -22,6 +22,7 @@ import {
   ExceptionsReviewBody,
   InvoiceIntake,
   InvoiceListQuery,
+  MAX_LINES,
   NotMineBody,
   ReassignBody,
   RejectBody,
@@ -57,6 +58,10 @@ export function invoicesRouter(deps: ServiceDeps): Router {
     }
     let request;
     if (req.is('application/json')) {
+      const lines = (req.body as { lines?: unknown })?.lines;
+      if (Array.isArray(lines) && lines.length > MAX_LINES) {
+        throw new ApiError(413, 'too_many_lines', `An invoice has at most ${MAX_LINES} lines; this one has ${lines.length}`);
+      }
       request = {
         invoice: parseOr422(InvoiceIntake, req.body, 'invoice'),
         document: { contentType: 'application/json', bytes: rawBody(req) },
@@ -71,6 +76,8 @@ export function invoicesRouter(deps: ServiceDeps): Router {
         'Send the invoice as application/json, or as UBL 2.1 with Content-Type application/xml',
       );
     }
+    const lines = request.invoice.lines.length;
+    if (lines > MAX_LINES) throw new ApiError(413, 'too_many_lines', `An invoice has at most ${MAX_LINES} lines; this one has ${lines}`);
     const created = await createInvoice(deps, currentUser(res), { ...request, idempotencyKey });
     res.status(201).location(`/api/v1/invoices/${created.id}`).json(created);
   });
