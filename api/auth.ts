@@ -46,7 +46,7 @@ export function requireAdmin(res: Response): CurrentUser {
 
 /** Whether a path parameter can be a row id at all (anything else is answered as not found). */
 export function isUuid(id: string): boolean {
-  return /^[0-9a-f-]{36}$/i.test(id);
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }
 
 type CompanyTable = typeof agreements | typeof flowTemplates | typeof vendors;

@@ -3,9 +3,9 @@
  * stay thin; this module talks to Postgres and to Temporal.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common';
-import { and, asc, desc, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
 import {
@@ -26,10 +26,11 @@ import { codingSumProblems } from '../domain/coding';
 import { format, money } from '../domain/money';
 import type { UblAttachment, UblTotals } from '../domain/ubl/invoice';
 import { audit } from '../activities';
+import { sqlState } from '../activities/failures';
+import { startInvoiceWorkflow } from '../lib/invoice-workflows';
+import type { Logger } from '../lib/logger';
 import {
   ACTION_REFUSED,
-  INVOICE_WORKFLOW_TYPE,
-  TASK_QUEUE,
   approveUpdate,
   codingChangedUpdate,
   delegateUpdate,
@@ -41,15 +42,13 @@ import {
   resolveExceptionUpdate,
   refreshUpdate,
   restartUpdate,
-  ROUTING_V2,
-  searchAttributes,
   type ActionName,
   type ActionResult,
   type CodingRowPayload,
-  type InvoiceWorkflowInput,
   type Refusal,
 } from '../workflows/definitions';
 import { canSee, isUuid, type CurrentUser } from './auth';
+import { after, before, decodeCursor, pageOf } from './paging';
 import { ApiError } from './errors';
 import type { InvoiceIntakeInput } from './schemas';
 
@@ -90,167 +89,144 @@ export interface IntakeResponse {
 }
 
 /**
- * Registers an invoice and starts its workflow in one transaction: if the start fails nothing is
- * stored, and the workflow's first activity waits on the invoice lock until the insert commits.
+ * Registers an invoice, then starts its workflow: the invoice, its lines, its document and its
+ * audit are one transaction, and the workflow starts only once that has committed (if Temporal
+ * is away, the worker's starter starts it a few seconds later, so nothing is lost either way).
  * With an Idempotency-Key, a repeated request (even one sent while the first is still running)
- * gets the first request's response.
+ * gets the first request's response. Two identical submissions at once create one invoice: the
+ * other gets the 409.
  */
-export async function createInvoice(
-  { db, temporal, maxHistoryEvents }: ServiceDeps,
-  user: CurrentUser,
-  req: IntakeRequest,
-): Promise<IntakeResponse> {
+export async function createInvoice(deps: ServiceDeps & { log?: Logger }, user: CurrentUser, req: IntakeRequest): Promise<IntakeResponse> {
+  const { db, temporal, maxHistoryEvents } = deps;
+  const { invoice: input } = req;
+  let response: IntakeResponse;
+  try {
+    response = await insertInvoice(db, user, req);
+  } catch (err) {
+    if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
+    // The same invoice (or its new vendor) was registered by a concurrent request just now.
+    const existing = await findDuplicate(db, user, input);
+    if (existing) throw duplicateError(user, existing, input.invoiceNumber);
+    response = await insertInvoice(db, user, req);
+  }
+  if (!(await startInvoiceWorkflow(db, temporal, response.id, { maxHistoryEvents }))) {
+    deps.log?.warn({ invoiceId: response.id }, 'invoice workflow not started yet; the worker starts it');
+  }
+  return response;
+}
+
+/** The intake transaction: idempotency key, vendor, duplicate check, invoice, lines, document, audit. */
+async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Promise<IntakeResponse> {
   const { invoice: input, document, ubl } = req;
   const id = randomUUID();
   const workflowId = invoiceWorkflowId(id);
   const requestHash = createHash('sha256').update(document.contentType).update('\n').update(document.bytes).digest('hex');
-  try {
-    return await db.transaction(async (tx) => {
-      if (req.idempotencyKey) {
-        const replay = await claimIdempotencyKey(tx, user.id, req.idempotencyKey, requestHash);
-        if (replay) return replay;
-      }
-      await lockInvoice(tx, id);
-      const { vendor, created: vendorCreated } = await resolveVendor(tx, user, input.vendor);
-      const [duplicate] = await tx
-        .select({ id: invoices.id })
-        .from(invoices)
-        .where(
-          and(eq(invoices.companyId, user.companyId), eq(invoices.vendorId, vendor.id), eq(invoices.invoiceNumber, input.invoiceNumber)),
-        );
-      if (duplicate) throw duplicateError(duplicate.id, input.invoiceNumber);
-      const c = input.currency;
-      const amounts = {
-        net: format(money(input.net, c)),
-        tax: format(money(input.tax, c)),
-        gross: format(money(input.gross, c)),
-      };
-      await tx.insert(invoices).values({
-        id,
-        companyId: user.companyId,
-        vendorId: vendor.id,
-        documentType: input.documentType,
-        invoiceNumber: input.invoiceNumber,
-        invoiceDate: input.invoiceDate,
-        dueDate: input.dueDate,
-        currency: c,
-        ...amounts,
-        buyerReference: input.buyerReference ?? null,
-        orderReference: input.orderReference ?? null,
-        contractReference: input.contractReference ?? null,
-        confidential: input.confidential,
-        sourceFormat: ubl ? 'ubl' : 'json',
-        ...(ubl
-          ? {
-              customizationId: ubl.customizationId,
-              profileId: ubl.profileId ?? null,
-              lineTotal: ubl.totals.lineExtension,
-              allowanceTotal: ubl.totals.allowances,
-              chargeTotal: ubl.totals.charges,
-              prepaid: ubl.totals.prepaid,
-              rounding: ubl.totals.rounding,
-              payable: ubl.totals.payable,
-            }
-          : {}),
-        workflowId,
-        createdBy: user.id,
-      });
-      if (input.lines.length > 0) {
-        await tx.insert(invoiceLines).values(input.lines.map((l, i) => ({ invoiceId: id, lineNo: i + 1, ...l })));
-      }
-      await tx.insert(invoiceDocuments).values({
-        invoiceId: id,
-        contentType: document.contentType,
-        content: document.bytes,
-        sha256: createHash('sha256').update(document.bytes).digest('hex'),
-        size: document.bytes.length,
-      });
-      if (ubl && ubl.attachments.length > 0) {
-        await tx.insert(invoiceAttachments).values(
-          ubl.attachments.map((a, i) => ({
-            invoiceId: id,
-            position: i + 1,
-            reference: a.id,
-            description: a.description ?? null,
-            filename: a.filename ?? null,
-            mimeCode: a.mimeCode ?? null,
-            embeddedBytes: a.embeddedBytes ?? null,
-            uri: a.uri ?? null,
-          })),
-        );
-      }
-      const kind = input.documentType === 'credit_note' ? 'Credit note' : 'Invoice';
+  return db.transaction(async (tx) => {
+    if (req.idempotencyKey) {
+      const replay = await claimIdempotencyKey(tx, user.id, req.idempotencyKey, requestHash);
+      if (replay) return replay;
+    }
+    await lockInvoice(tx, id);
+    const { vendor, created: vendorCreated } = await resolveVendor(tx, user, input.vendor);
+    const [duplicate] = await tx
+      .select({ id: invoices.id, companyId: invoices.companyId, confidential: invoices.confidential })
+      .from(invoices)
+      .where(duplicateOf(user, vendor.id, input));
+    if (duplicate) throw duplicateError(user, duplicate, input.invoiceNumber);
+    const c = input.currency;
+    const amounts = {
+      net: format(money(input.net, c)),
+      tax: format(money(input.tax, c)),
+      gross: format(money(input.gross, c)),
+    };
+    await tx.insert(invoices).values({
+      id,
+      companyId: user.companyId,
+      vendorId: vendor.id,
+      documentType: input.documentType,
+      invoiceNumber: input.invoiceNumber,
+      invoiceDate: input.invoiceDate,
+      dueDate: input.dueDate,
+      currency: c,
+      ...amounts,
+      buyerReference: input.buyerReference ?? null,
+      orderReference: input.orderReference ?? null,
+      contractReference: input.contractReference ?? null,
+      confidential: input.confidential,
+      sourceFormat: ubl ? 'ubl' : 'json',
+      ...(ubl
+        ? {
+            customizationId: ubl.customizationId,
+            profileId: ubl.profileId ?? null,
+            lineTotal: ubl.totals.lineExtension,
+            allowanceTotal: ubl.totals.allowances,
+            chargeTotal: ubl.totals.charges,
+            prepaid: ubl.totals.prepaid,
+            rounding: ubl.totals.rounding,
+            payable: ubl.totals.payable,
+          }
+        : {}),
+      workflowId,
+      createdBy: user.id,
+    });
+    // In chunks: one statement has at most 65,535 parameters, and a line takes 7.
+    const lines = input.lines.map((l, i) => ({ invoiceId: id, lineNo: i + 1, ...l }));
+    for (let at = 0; at < lines.length; at += LINE_CHUNK) await tx.insert(invoiceLines).values(lines.slice(at, at + LINE_CHUNK));
+    await tx.insert(invoiceDocuments).values({
+      invoiceId: id,
+      contentType: document.contentType,
+      content: document.bytes,
+      sha256: createHash('sha256').update(document.bytes).digest('hex'),
+      size: document.bytes.length,
+    });
+    if (ubl && ubl.attachments.length > 0) {
+      await tx.insert(invoiceAttachments).values(
+        ubl.attachments.map((a, i) => ({
+          invoiceId: id,
+          position: i + 1,
+          reference: a.id,
+          description: a.description ?? null,
+          filename: a.filename ?? null,
+          mimeCode: a.mimeCode ?? null,
+          embeddedBytes: a.embeddedBytes ?? null,
+          uri: a.uri ?? null,
+        })),
+      );
+    }
+    const kind = input.documentType === 'credit_note' ? 'Credit note' : 'Invoice';
+    await audit(tx, {
+      companyId: user.companyId,
+      invoiceId: id,
+      actor: user.id,
+      kind: 'intake',
+      message: `${kind} ${input.invoiceNumber} from ${vendor.name} received as ${ubl ? 'UBL' : 'JSON'} (${amounts.gross} ${c})`,
+    });
+    if (vendorCreated) {
       await audit(tx, {
         companyId: user.companyId,
         invoiceId: id,
         actor: user.id,
-        kind: 'intake',
-        message: `${kind} ${input.invoiceNumber} from ${vendor.name} received as ${ubl ? 'UBL' : 'JSON'} (${amounts.gross} ${c})`,
+        kind: 'vendor_created',
+        message: `Vendor "${vendor.name}" created from the invoice's supplier party`,
+        data: { vendorId: vendor.id },
       });
-      if (vendorCreated) {
-        await audit(tx, {
-          companyId: user.companyId,
-          invoiceId: id,
-          actor: user.id,
-          kind: 'vendor_created',
-          message: `Vendor "${vendor.name}" created from the invoice's supplier party`,
-          data: { vendorId: vendor.id },
-        });
-      }
-      for (const warning of ubl?.warnings ?? []) {
-        await audit(tx, { companyId: user.companyId, invoiceId: id, actor: 'system', kind: 'intake_warning', message: warning });
-      }
-      const workflowInput: InvoiceWorkflowInput = {
-        invoiceId: id,
-        companyId: user.companyId,
-        routing: ROUTING_V2,
-        ...(maxHistoryEvents ? { maxHistoryEvents } : {}),
-      };
-      await temporal.workflow.start(INVOICE_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: TASK_QUEUE,
-        args: [workflowInput],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        typedSearchAttributes: [
-          { key: searchAttributes.InvoiceStage, value: 'new' },
-          { key: searchAttributes.CompanyId, value: user.companyId },
-          { key: searchAttributes.VendorId, value: vendor.id },
-          { key: searchAttributes.InvoiceNumber, value: input.invoiceNumber },
-          // Temporal's Double, for sorting and filtering in the Web UI only; the amount itself stays a decimal string.
-          // eslint-disable-next-line no-restricted-syntax -- display-only copy of the gross for the Web UI
-          { key: searchAttributes.GrossAmount, value: Number(amounts.gross) },
-          { key: searchAttributes.DueDate, value: new Date(`${input.dueDate}T00:00:00Z`) },
-        ],
-        // What an administrator reads in the Web UI's workflow list and header.
-        staticSummary: `${kind} ${input.invoiceNumber} · ${vendor.name} · ${amounts.gross} ${c}`,
-        staticDetails: [
-          `**${kind}** ${input.invoiceNumber} from **${vendor.name}**`,
-          `Gross ${amounts.gross} ${c} (net ${amounts.net}, tax ${amounts.tax}), dated ${input.invoiceDate}, due ${input.dueDate}`,
-          `Invoice id \`${id}\`, company \`${user.companyId}\`${input.confidential ? ', confidential' : ''}`,
-        ].join('  \n'),
-      });
-      const response: IntakeResponse = { id, workflowId, stage: 'new' };
-      if (req.idempotencyKey) {
-        await tx
-          .update(idempotencyKeys)
-          .set({ status: 201, response: { ...response } })
-          .where(and(eq(idempotencyKeys.userId, user.id), eq(idempotencyKeys.key, req.idempotencyKey)));
-      }
-      return response;
-    });
-  } catch (err) {
-    // Two identical submissions at once: the unique index lets one through.
-    if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
-      const existing = await findDuplicate(db, user, input);
-      if (existing) throw duplicateError(existing, input.invoiceNumber);
     }
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new ApiError(409, 'already_started', `A workflow for this invoice already exists`);
+    for (const warning of ubl?.warnings ?? []) {
+      await audit(tx, { companyId: user.companyId, invoiceId: id, actor: 'system', kind: 'intake_warning', message: warning });
     }
-    throw err;
-  }
+    const response: IntakeResponse = { id, workflowId, stage: 'new' };
+    if (req.idempotencyKey) {
+      await tx
+        .update(idempotencyKeys)
+        .set({ status: 201, response: { ...response } })
+        .where(and(eq(idempotencyKeys.userId, user.id), eq(idempotencyKeys.key, req.idempotencyKey)));
+    }
+    return response;
+  });
 }
+
+/** Lines per insert statement. */
+const LINE_CHUNK = 1000;
 
 /**
  * Takes the key for this request, or returns the stored response of the request that took it
@@ -273,18 +249,38 @@ async function claimIdempotencyKey(tx: Tx, userId: string, key: string, requestH
   return first.response as unknown as IntakeResponse;
 }
 
-function duplicateError(existingId: string, invoiceNumber: string): ApiError {
-  return new ApiError(409, 'duplicate_invoice', `Invoice ${invoiceNumber} from this vendor is already registered`, [{ existingId }]);
+/** Same company, vendor, document type and number: invoices and credit notes are separate series. */
+function duplicateOf(user: CurrentUser, vendorId: string, input: InvoiceIntakeInput) {
+  return and(
+    eq(invoices.companyId, user.companyId),
+    eq(invoices.vendorId, vendorId),
+    eq(invoices.documentType, input.documentType),
+    eq(invoices.invoiceNumber, input.invoiceNumber),
+  );
 }
 
-async function findDuplicate(db: Db, user: CurrentUser, input: InvoiceIntakeInput): Promise<string | undefined> {
+/** 409 for a duplicate, naming the existing invoice only to a caller who may see it. */
+function duplicateError(
+  user: CurrentUser,
+  existing: { id: string; companyId: string; confidential: boolean },
+  invoiceNumber: string,
+): ApiError {
+  return new ApiError(
+    409,
+    'duplicate_invoice',
+    `Invoice ${invoiceNumber} from this vendor is already registered`,
+    canSee(user, existing) ? [{ existingId: existing.id }] : [],
+  );
+}
+
+async function findDuplicate(db: Db, user: CurrentUser, input: InvoiceIntakeInput) {
   const vendorId = 'id' in input.vendor ? input.vendor.id : (await findVendor(db, user.companyId, input.vendor))?.id;
   if (!vendorId) return undefined;
   const [row] = await db
-    .select({ id: invoices.id })
+    .select({ id: invoices.id, companyId: invoices.companyId, confidential: invoices.confidential })
     .from(invoices)
-    .where(and(eq(invoices.companyId, user.companyId), eq(invoices.vendorId, vendorId), eq(invoices.invoiceNumber, input.invoiceNumber)));
-  return row?.id;
+    .where(duplicateOf(user, vendorId, input));
+  return row;
 }
 
 type VendorInput = InvoiceIntakeInput['vendor'];
@@ -478,26 +474,6 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
 
 // ---- Lists with keyset paging ----
 
-interface Cursor {
-  at: string;
-  id: string;
-}
-
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-export function decodeCursor(raw: string | undefined): Cursor | undefined {
-  if (!raw) return undefined;
-  try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.at === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.at))) return c;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ApiError(400, 'bad_cursor', 'The cursor is not one this API returned');
-}
-
 /** The user's tasks, joined with their invoices, for the work queue (an index range scan on task_users). */
 export async function workQueue(
   db: Db,
@@ -505,7 +481,7 @@ export async function workQueue(
   q: { queue: 'personal' | 'credit-memo' | 'past-due'; state: 'open' | 'done'; limit: number; cursor?: string | undefined },
   today: string,
 ) {
-  const cursor = decodeCursor(q.cursor);
+  const position = decodeCursor(q.cursor);
   // Open: tasks waiting for me. Done: tasks I acted on.
   const filters = [
     eq(taskUsers.userId, user.id),
@@ -514,13 +490,9 @@ export async function workQueue(
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.queue === 'credit-memo') filters.push(eq(invoices.documentType, 'credit_note'));
   if (q.queue === 'past-due') filters.push(lt(invoices.dueDate, today));
-  if (cursor) {
-    filters.push(
-      or(gt(taskUsers.openedAt, new Date(cursor.at)), and(eq(taskUsers.openedAt, new Date(cursor.at)), gt(taskUsers.taskId, cursor.id)))!,
-    );
-  }
+  if (position) filters.push(after(taskUsers.openedAt, taskUsers.taskId, position, 'timestamptz', 'text'));
   const rows = await db
-    .select({ task: tasks, invoice: invoices, vendorName: vendors.name })
+    .select({ task: tasks, invoice: invoices, vendorName: vendors.name, openedAt: sql<string>`${taskUsers.openedAt}::text` })
     .from(taskUsers)
     .innerJoin(tasks, eq(tasks.id, taskUsers.taskId))
     .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
@@ -528,10 +500,10 @@ export async function workQueue(
     .where(and(...filters))
     .orderBy(asc(taskUsers.openedAt), asc(taskUsers.taskId))
     .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
+  // The cursor keeps Postgres' own text of the time, microseconds included.
+  const page = pageOf(rows, q.limit, (r) => [r.openedAt, r.task.id]);
   return {
-    items: page.map(({ task, invoice, vendorName }) => ({
+    items: page.items.map(({ task, invoice, vendorName }) => ({
       invoiceId: invoice.id,
       taskId: task.id,
       stage: invoice.stage,
@@ -544,7 +516,7 @@ export async function workQueue(
       dueDate: invoice.dueDate,
       documentType: invoice.documentType,
     })),
-    nextCursor: rows.length > q.limit && last ? encodeCursor({ at: last.task.openedAt.toISOString(), id: last.task.id }) : null,
+    nextCursor: page.nextCursor,
   };
 }
 
@@ -554,27 +526,22 @@ export async function listInvoices(
   user: CurrentUser,
   q: { stage?: string | undefined; vendorId?: string | undefined; limit: number; cursor?: string | undefined },
 ) {
-  const cursor = decodeCursor(q.cursor);
+  const position = decodeCursor(q.cursor);
   const filters = [eq(invoices.companyId, user.companyId)];
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.stage) filters.push(sql`${invoices.stage} = ${q.stage}`);
   if (q.vendorId) filters.push(eq(invoices.vendorId, q.vendorId));
-  if (cursor) {
-    filters.push(
-      or(lt(invoices.createdAt, new Date(cursor.at)), and(eq(invoices.createdAt, new Date(cursor.at)), lt(invoices.id, cursor.id)))!,
-    );
-  }
+  if (position) filters.push(before(invoices.createdAt, invoices.id, position, 'timestamptz'));
   const rows = await db
-    .select({ invoice: invoices, vendorName: vendors.name })
+    .select({ invoice: invoices, vendorName: vendors.name, createdAt: sql<string>`${invoices.createdAt}::text` })
     .from(invoices)
     .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
     .where(and(...filters))
     .orderBy(desc(invoices.createdAt), desc(invoices.id))
     .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
+  const page = pageOf(rows, q.limit, (r) => [r.createdAt, r.invoice.id]);
   return {
-    items: page.map(({ invoice: i, vendorName }) => ({
+    items: page.items.map(({ invoice: i, vendorName }) => ({
       id: i.id,
       stage: i.stage,
       vendor: { id: i.vendorId, name: vendorName },
@@ -585,7 +552,7 @@ export async function listInvoices(
       currency: i.currency,
       gross: amount(i.gross, i.currency),
     })),
-    nextCursor: rows.length > q.limit && last ? encodeCursor({ at: last.invoice.createdAt.toISOString(), id: last.invoice.id }) : null,
+    nextCursor: page.nextCursor,
   };
 }
 

@@ -31,6 +31,9 @@ export const VendorRef = z.union([
   }),
 ]);
 
+/** The most lines an invoice may have; above it, intake answers 413. */
+export const MAX_LINES = 10_000;
+
 export const InvoiceLineInput = z.strictObject({
   description: text(500),
   quantity: Decimal,
@@ -54,7 +57,7 @@ export const InvoiceIntake = z
     orderReference: text(200).optional(),
     contractReference: text(200).optional(),
     confidential: z.boolean().default(false),
-    lines: z.array(InvoiceLineInput).max(10_000).default([]),
+    lines: z.array(InvoiceLineInput).max(MAX_LINES).default([]),
   })
   .superRefine((inv, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });

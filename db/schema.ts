@@ -251,12 +251,18 @@ export const invoices = pgTable(
     workflowSeq: integer('workflow_seq').notNull().default(0),
     /** Grows with every change of the coding rows: the ETag of `PATCH /invoices/:id/coding`. */
     codingVersion: integer('coding_version').notNull().default(0),
+    /** When its workflow was started; null until then (intake starts it after committing, the worker's starter retries). */
+    workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
     createdBy: text('created_by').references(() => users.id),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('invoices_number_idx').on(t.companyId, t.vendorId, t.invoiceNumber),
+    // Invoices and credit notes of a supplier are separate number series.
+    uniqueIndex('invoices_number_idx').on(t.companyId, t.vendorId, t.documentType, t.invoiceNumber),
+    index('invoices_unstarted_idx')
+      .on(t.createdAt)
+      .where(sql`${t.workflowStartedAt} is null`),
     index('invoices_company_stage_idx').on(t.companyId, t.stage),
     index('invoices_company_created_idx').on(t.companyId, t.createdAt, t.id),
   ],

@@ -15,7 +15,9 @@ import { hashToken } from '../lib/tokens';
 import { seedCompany, type SeededCompany } from '../db/seed';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
-import { startMailDispatcher, type MailDispatcher } from '../worker/mail-dispatcher';
+import type { Poller } from '../lib/poller';
+import { startInvoiceStarter } from '../worker/invoice-starter';
+import { startMailDispatcher } from '../worker/mail-dispatcher';
 import { createInvoiceWorker, type Activities } from '../worker/worker';
 
 export interface Stack {
@@ -80,13 +82,14 @@ export async function startStack(
   let running = worker.run();
 
   const logger = createLogger('api-test', process.env.TEST_VERBOSE ? 'info' : 'silent');
-  const dispatcher: MailDispatcher = startMailDispatcher({
+  const dispatcher: Poller = startMailDispatcher({
     db: database.db,
     mailer,
     mailFrom: 'invoiceflow <invoiceflow@localhost>',
     log: logger,
     intervalMs: 200,
   });
+  const starter: Poller = startInvoiceStarter({ db: database.db, temporal, log: logger, intervalMs: 500, graceMs: 1000 });
   const server: Server = await new Promise((resolve) => {
     const app = createApp({ database, temporal, logger, ...(opts.maxHistoryEvents ? { maxHistoryEvents: opts.maxHistoryEvents } : {}) });
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -126,7 +129,7 @@ export async function startStack(
     },
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dispatcher.stop();
+      await Promise.all([dispatcher.stop(), starter.stop()]);
       worker.shutdown();
       await running;
       await nativeConnection.close();

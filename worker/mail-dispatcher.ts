@@ -11,6 +11,7 @@ import type { Db } from '../db/client';
 import { invoices, mailOutbox, users, vendors } from '../db/schema';
 import { audit } from '../activities/audit';
 import type { Logger } from '../lib/logger';
+import { startPoller, type Poller } from '../lib/poller';
 
 export interface MailDispatcherOptions {
   db: Db;
@@ -23,21 +24,13 @@ export interface MailDispatcherOptions {
   batch?: number;
 }
 
-export interface MailDispatcher {
-  /** Sends what is due now; resolves with how many were sent. */
-  runOnce(): Promise<number>;
-  stop(): Promise<void>;
-}
-
 /** Wait before the next attempt of a mail that failed `attempts` times: 5 s, 10 s, ... up to 10 minutes. */
 export function retryDelayMs(attempts: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 600_000);
 }
 
-export function startMailDispatcher(opts: MailDispatcherOptions): MailDispatcher {
+export function startMailDispatcher(opts: MailDispatcherOptions): Poller {
   const { db, mailer, mailFrom, log } = opts;
-  let stopped = false;
-  let running: Promise<number> = Promise.resolve(0);
 
   async function runOnce(): Promise<number> {
     return db.transaction(async (tx) => {
@@ -100,22 +93,5 @@ export function startMailDispatcher(opts: MailDispatcherOptions): MailDispatcher
     });
   }
 
-  const loop = async () => {
-    while (!stopped) {
-      running = runOnce().catch((err: unknown) => {
-        log.warn({ err }, 'mail outbox not readable just now');
-        return 0;
-      });
-      await running;
-      await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 1000));
-    }
-  };
-  void loop();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      await running;
-    },
-  };
+  return startPoller({ what: 'sending the mail outbox', log, intervalMs: opts.intervalMs ?? 1000, round: runOnce });
 }

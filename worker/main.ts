@@ -5,6 +5,7 @@ import { connectDatabase } from '../db/client';
 import { loadConfig, requireDatabaseUrl } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { startInvoiceStarter } from './invoice-starter';
 import { startMailDispatcher } from './mail-dispatcher';
 import { ensureSchedules } from './schedules';
 import { createInvoiceWorker } from './worker';
@@ -39,19 +40,16 @@ async function main(): Promise<void> {
     // Mails leave through the outbox, beside the worker and off every invoice's path.
     const dispatcher = startMailDispatcher({ db: database.db, mailer, mailFrom: config.MAIL_FROM, log: log.child({ component: 'mail' }) });
     const worker = await createInvoiceWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, activities });
-    // Schedules are created (or updated) idempotently by every worker that starts.
     const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    try {
-      await ensureSchedules(
-        new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
-        config.AGREEMENT_GRACE_DAYS,
-      );
-    } finally {
-      await clientConnection.close();
-    }
+    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    // Schedules are created (or updated) idempotently by every worker that starts.
+    await ensureSchedules(client, config.AGREEMENT_GRACE_DAYS);
+    // Invoices whose workflow intake could not start (Temporal away) are started from here.
+    const starter = startInvoiceStarter({ db: database.db, temporal: client, log: log.child({ component: 'starter' }) });
     log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM
-    await dispatcher.stop();
+    await Promise.all([dispatcher.stop(), starter.stop()]);
+    await clientConnection.close();
     log.info('worker stopped');
   } finally {
     await connection.close();

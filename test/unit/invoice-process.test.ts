@@ -274,7 +274,10 @@ describe('invoice process v2', () => {
     expect(p.stage).toBe('approval');
     expect(p.waitingOn).toEqual(['carol', 'dave']);
     act(p, w, approve('carol'));
-    expect(p.raw.rows.map((r) => [r.id, r.approvals.map((a) => a.by)])).toEqual([['r1', ['dave']], ['r3', ['carol']]]);
+    expect(p.raw.rows.map((r) => [r.id, r.approvals.map((a) => a.by)])).toEqual([
+      ['r1', ['dave']],
+      ['r3', ['carol']],
+    ]);
     expect(p.stage).toBe('payment');
   });
 });

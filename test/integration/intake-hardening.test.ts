@@ -1,0 +1,121 @@
+/**
+ * Intake under races, outages and hostile identifiers (issue 13): one invoice per submission
+ * whatever runs at once, nothing lost when Temporal is away, credit notes numbered apart, no
+ * existence leaked, and never a 500.
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { eq } from 'drizzle-orm';
+import { createApp } from '../../api/app';
+import { invoices, vendors } from '../../db/schema';
+import { createLogger } from '../../lib/logger';
+import { invoiceBody, startStack, waitFor, waitForStage, type Stack } from '../harness';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const post = (body: unknown, as = 'alice') => stack.api('POST', '/api/v1/invoices', { as, body });
+
+describe('intake', () => {
+  it('ten identical submissions at once register one invoice: one 201, nine 409, no 500', async () => {
+    const body = invoiceBody(stack);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(body)));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    const id = answers.find((a) => a.status === 201)!.body.id as string;
+    for (const a of answers.filter((x) => x.status === 409))
+      expect(a.body.error).toMatchObject({ code: 'duplicate_invoice', details: [{ existingId: id }] });
+  });
+
+  it('ten submissions at once from a new supplier create one vendor', async () => {
+    const vendor = { name: `Racing Supplies ${Date.now()}`, vatNumber: `GB${Date.now()}` };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(invoiceBody(stack, { vendor }))));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    const rows = await stack.database.db.select().from(vendors).where(eq(vendors.vatNumber, vendor.vatNumber));
+    expect(rows).toHaveLength(1);
+  });
+
+  it('a credit note may carry the number of an invoice of the same supplier: separate series', async () => {
+    const invoice = invoiceBody(stack);
+    expect((await post(invoice)).status).toBe(201);
+    expect((await post({ ...invoice, documentType: 'credit_note' })).status).toBe(201);
+    expect((await post({ ...invoice, documentType: 'credit_note' })).status).toBe(409);
+  });
+
+  it('a duplicate of a confidential invoice does not tell its id to a caller who may not see it', async () => {
+    const body = invoiceBody(stack, { confidential: true });
+    const first = await post(body, 'erin');
+    expect(first.status).toBe(201);
+    const again = await post(body, 'alice');
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'duplicate_invoice', details: [] } } });
+    expect((await post(body, 'erin')).body.error.details).toEqual([{ existingId: first.body.id }]);
+  });
+
+  it('commits first and starts the workflow after; with Temporal away, the worker starts it moments later', async () => {
+    // An API whose Temporal client reaches nothing: the start after commit fails.
+    const connection = await Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1 second' });
+    const unreachable = new Client({ connection, namespace: 'default' });
+    const app = createApp({ database: stack.database, temporal: unreachable, logger: createLogger('api-test', 'silent') });
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/invoices`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.company.tokens.alice}` },
+        body: JSON.stringify(invoiceBody(stack)),
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      await waitForStage(stack, id, 'new');
+      await waitFor(
+        async () => (await stack.database.db.select().from(invoices).where(eq(invoices.id, id)))[0]?.workflowStartedAt,
+        (at) => at instanceof Date,
+      );
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await connection.close();
+    }
+  });
+
+  it('identifiers that are not ours are 404 or 400, never 500', async () => {
+    const notUuid = '------------------------------------';
+    expect((await stack.api('GET', `/api/v1/invoices/${notUuid}`, { as: 'alice' })).status).toBe(404);
+    expect((await stack.api('GET', `/api/v1/invoices/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz`, { as: 'alice' })).status).toBe(404);
+    const cursor = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+    for (const forged of [
+      cursor({ at: '2026-01-01T00:00:00Z', id: 'not-a-uuid' }),
+      cursor(['2026-01-01 00:00:00+00', 'not-a-uuid']),
+      cursor(['2026-13-45 99:99:99+00', '0b5e8d56-6a6f-4f6e-9d2c-3c1b2a1f0e9d']),
+      'not base64 at all %%%',
+    ]) {
+      expect((await stack.api('GET', `/api/v1/invoices?cursor=${encodeURIComponent(forged)}`, { as: 'alice' })).status).toBe(400);
+    }
+    expect((await stack.api('GET', `/api/v1/work-queue?cursor=${cursor(['2026-13-45 99:99:99+00', 'x'])}`, { as: 'alice' })).status).toBe(
+      400,
+    );
+    const longKey = 'k'.repeat(1100);
+    const withKey = await stack.api('POST', '/api/v1/invoices', {
+      as: 'alice',
+      body: invoiceBody(stack),
+      headers: { 'idempotency-key': longKey },
+    });
+    expect(withKey.status).toBe(400);
+  });
+
+  it('accepts the documented 10,000 lines, and answers 413 with the limit above it', async () => {
+    const line = { description: 'Bolt', quantity: '1', unitPrice: '0.10', net: '0.10', taxRate: '25' };
+    const at10k = invoiceBody(stack, { net: '1000.00', tax: '250.00', gross: '1250.00', lines: Array(10_000).fill(line) });
+    const accepted = await post(at10k);
+    expect(accepted.status).toBe(201);
+    const detail = await waitForStage(stack, accepted.body.id, 'new');
+    expect(detail.lines as unknown[]).toHaveLength(10_000);
+    const over = await post({ ...at10k, invoiceNumber: `${String(at10k.invoiceNumber)}-b`, lines: Array(10_001).fill(line) });
+    expect(over).toMatchObject({ status: 413, body: { error: { code: 'too_many_lines', message: expect.stringContaining('10000') } } });
+  });
+});
