@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Database } from '../db/client';
@@ -61,6 +62,8 @@ export function createApp({
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Security headers on every answer (nosniff, frame and referrer policies, a same-origin CSP).
+  app.use(helmet());
   app.set('query parser', 'simple');
   app.use(
     pinoHttp({
@@ -96,6 +99,11 @@ export function createApp({
 
   const deps = { db: database.db, temporal, clock, log: logger, ...(maxHistoryEvents ? { maxHistoryEvents } : {}) };
   const api = express.Router();
+  // API answers are per user and often confidential: never stored by a cache.
+  api.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   api.use(
     express.json({
       limit: bodyLimit,

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { connectDatabase } from '../db/client';
-import { loadConfig, requireDatabaseUrl } from '../lib/config';
+import { listenHost, loadConfig, requireDatabaseUrl } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createApp } from './app';
 
@@ -11,8 +11,9 @@ async function main(): Promise<void> {
   const database = connectDatabase(requireDatabaseUrl(config));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const server = createApp({ database, temporal, logger: log }).listen(config.PORT, () => {
-    log.info({ port: config.PORT }, 'api listening');
+  const host = listenHost(config);
+  const server = createApp({ database, temporal, logger: log }).listen(config.PORT, host, () => {
+    log.info({ host, port: config.PORT }, 'api listening');
   });
   const stop = () => {
     log.info('api stopping');

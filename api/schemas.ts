@@ -19,15 +19,47 @@ const NonNegativeDecimal = (decimals: number, example: string) =>
     )
     .openapi({ example });
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+/** Control characters other than tab, line feed and carriage return: never in text we keep (Postgres refuses NUL). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+/** A line of text: no control characters at all (no CR/LF smuggled into a header or a log). */
+const line = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL.test(v) && !/[\r\n\t]/.test(v), 'must be one line of text without control characters');
+/** Free text (descriptions, comments): tabs and line breaks allowed, other control characters not. */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL.test(v), 'must not contain control characters');
+/** A name as people and suppliers write them: one line, and no markup. */
+const name = (max: number) => line(max).refine((v) => !/[<>]/.test(v), 'must not contain < or >');
+
+/** A calendar date that exists (2026-02-30 does not) in a plausible year. */
+const CalendarDate = z.iso.date().refine((v) => {
+  const [year, month, day] = v.split('-').map((p) => Number.parseInt(p, 10)) as [number, number, number];
+  return year >= 1900 && year <= 2999 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}, 'must be a date that exists, in the years 1900 to 2999');
+
+/** A percentage from 0 to 100, such as a VAT rate. */
+const Percent = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,4})?$/, 'must be a percentage such as "25" or "12.5"')
+  .refine((v) => !isDecimal(v) || compareDecimal(v, '100') <= 0, 'must not be above 100');
 
 export const VendorRef = z.union([
   z.strictObject({ id: z.uuid() }),
   z.strictObject({
-    name: text(200),
-    vatNumber: text(50).optional(),
-    endpointId: text(100).optional(),
-    email: z.email().optional(),
+    name: name(200),
+    vatNumber: line(50).optional(),
+    endpointId: line(100).optional(),
+    email: z.email().max(254).optional(),
   }),
 ]);
 
@@ -39,53 +71,67 @@ export const InvoiceLineInput = z.strictObject({
   quantity: Decimal,
   unitPrice: Decimal,
   net: Decimal,
-  taxRate: Decimal,
+  taxRate: Percent,
 });
 
-export const InvoiceIntake = z
-  .strictObject({
-    vendor: VendorRef,
-    documentType: z.enum(['invoice', 'credit_note']).default('invoice'),
-    invoiceNumber: text(100),
-    invoiceDate: z.iso.date(),
-    dueDate: z.iso.date(),
-    currency: z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as "EUR"'),
-    net: Decimal,
-    tax: Decimal,
-    gross: Decimal,
-    buyerReference: text(200).optional(),
-    orderReference: text(200).optional(),
-    contractReference: text(200).optional(),
-    confidential: z.boolean().default(false),
-    lines: z.array(InvoiceLineInput).max(MAX_LINES).default([]),
-  })
-  .superRefine((inv, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    const parse = (value: string, path: (string | number)[]) => {
-      try {
-        return money(value, inv.currency);
-      } catch (e) {
-        if (e instanceof MoneyError) issue(path, e.message);
-        else throw e;
-        return undefined;
-      }
-    };
-    const net = parse(inv.net, ['net']);
-    const tax = parse(inv.tax, ['tax']);
-    const gross = parse(inv.gross, ['gross']);
-    if (gross && isNegative(gross))
-      issue(['gross'], 'must not be negative; send a credit note as documentType "credit_note" with positive amounts');
-    else if (gross && isZero(gross)) issue(['gross'], 'must be more than zero: an invoice of nothing has nothing to pay or post');
-    if (net && tax && gross && !sameAmount(sum([net, tax], inv.currency), gross)) {
-      issue(['gross'], `net ${inv.net} plus tax ${inv.tax} is not the gross ${inv.gross}`);
+const InvoiceFields = z.strictObject({
+  vendor: VendorRef,
+  documentType: z.enum(['invoice', 'credit_note']).default('invoice'),
+  invoiceNumber: line(100),
+  invoiceDate: CalendarDate,
+  dueDate: CalendarDate,
+  currency: z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as "EUR"'),
+  net: Decimal,
+  tax: Decimal,
+  gross: Decimal,
+  buyerReference: line(200).optional(),
+  orderReference: line(200).optional(),
+  contractReference: line(200).optional(),
+  confidential: z.boolean().default(false),
+  lines: z.array(InvoiceLineInput).max(MAX_LINES).default([]),
+});
+
+/**
+ * The amount rules of every entrance: amounts valid in the currency, net and tax not negative,
+ * a gross (the payable amount) above zero that is net plus tax (a negative total is a credit
+ * note), and, where `lineSum`, lines adding up to the net (UBL checks its own line total, which
+ * document-level allowances and charges set apart from the net).
+ */
+function invoiceRules(inv: z.infer<typeof InvoiceFields>, ctx: z.RefinementCtx, lineSum: boolean): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const parse = (value: string, path: (string | number)[]) => {
+    try {
+      return money(value, inv.currency);
+    } catch (e) {
+      if (e instanceof MoneyError) issue(path, e.message);
+      else throw e;
+      return undefined;
     }
-    const lineNets = inv.lines.map((l, i) => parse(l.net, ['lines', i, 'net']));
-    if (net && inv.lines.length > 0 && lineNets.every((n) => n !== undefined)) {
-      const total = sum(lineNets as NonNullable<(typeof lineNets)[number]>[], inv.currency);
-      if (!sameAmount(total, net)) issue(['lines'], `the lines' net amounts add up to ${format(total)}, not the net ${inv.net}`);
-    }
-    if (inv.dueDate < inv.invoiceDate) issue(['dueDate'], 'must not be before the invoice date');
-  });
+  };
+  const net = parse(inv.net, ['net']);
+  const tax = parse(inv.tax, ['tax']);
+  const gross = parse(inv.gross, ['gross']);
+  if (net && isNegative(net)) issue(['net'], 'must not be negative; a negative invoice is a credit note with positive amounts');
+  if (tax && isNegative(tax)) issue(['tax'], 'must not be negative');
+  if (gross && isNegative(gross))
+    issue(['gross'], 'must not be negative; send a credit note as documentType "credit_note" with positive amounts');
+  else if (gross && isZero(gross)) issue(['gross'], 'must be more than zero: an invoice of nothing has nothing to pay or post');
+  if (net && tax && gross && !sameAmount(sum([net, tax], inv.currency), gross)) {
+    issue(['gross'], `net ${inv.net} plus tax ${inv.tax} is not the gross ${inv.gross}`);
+  }
+  const lineNets = inv.lines.map((l, i) => parse(l.net, ['lines', i, 'net']));
+  if (lineSum && net && inv.lines.length > 0 && lineNets.every((n) => n !== undefined)) {
+    const total = sum(lineNets as NonNullable<(typeof lineNets)[number]>[], inv.currency);
+    if (!sameAmount(total, net)) issue(['lines'], `the lines' net amounts add up to ${format(total)}, not the net ${inv.net}`);
+  }
+  if (inv.dueDate < inv.invoiceDate) issue(['dueDate'], 'must not be before the invoice date');
+}
+
+/** A JSON invoice (intake and detail use the same names). */
+export const InvoiceIntake = InvoiceFields.superRefine((inv, ctx) => invoiceRules(inv, ctx, true));
+
+/** The same rules for the invoice a UBL document maps to (its line total is checked by the UBL reader). */
+export const UblInvoiceIntake = InvoiceFields.superRefine((inv, ctx) => invoiceRules(inv, ctx, false));
 
 export type InvoiceIntakeInput = z.infer<typeof InvoiceIntake>;
 

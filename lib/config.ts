@@ -9,6 +9,8 @@ const ConfigSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default('invoiceflow <invoiceflow@localhost>'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Address the API listens on: loopback in development, every interface in production (containers). */
+  HOST: z.string().min(1).optional(),
   /** Days after an agreement's next invoice was due before the daily check reports it. */
   AGREEMENT_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -24,6 +26,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${problems}`);
   }
   return parsed.data;
+}
+
+/** Where the API listens: HOST, else 127.0.0.1 in development and 0.0.0.0 in production. */
+export function listenHost(config: Config): string {
+  return config.HOST ?? (config.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
 }
 
 /** The database URL, which the processes (unlike the dev launcher) cannot do without. */

@@ -11,6 +11,7 @@ import { createApp } from '../../api/app';
 import { invoices, vendors } from '../../db/schema';
 import { createLogger } from '../../lib/logger';
 import { invoiceBody, startStack, waitFor, waitForStage, type Stack } from '../harness';
+import { fixture } from '../ubl-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -117,5 +118,111 @@ describe('intake', () => {
     expect(detail.lines as unknown[]).toHaveLength(10_000);
     const over = await post({ ...at10k, invoiceNumber: `${String(at10k.invoiceNumber)}-b`, lines: Array(10_001).fill(line) });
     expect(over).toMatchObject({ status: 413, body: { error: { code: 'too_many_lines', message: expect.stringContaining('10000') } } });
+  });
+
+  describe('one validation for every entrance: JSON and UBL refuse the same things with 422, never 500, and store nothing', () => {
+    const count = async () => (await stack.database.db.select({ id: invoices.id }).from(invoices)).length;
+
+    /** The minimal Peppol example with one change. */
+    const ubl = (change: (xml: string) => string) =>
+      change(
+        fixture('Invoice-Min_content_with_VAT.xml')
+          .toString('utf8')
+          .replace('<cbc:ID>2018-112</cbc:ID>', `<cbc:ID>H-${Date.now()}-${Math.floor(Math.random() * 1e9)}</cbc:ID>`),
+      );
+    const postXml = (xml: string) =>
+      stack.api('POST', '/api/v1/invoices', { as: 'alice', rawBody: xml, headers: { 'content-type': 'application/xml' } });
+
+    it.each([
+      [
+        'an issue date that does not exist',
+        (x: string) => x.replace('<cbc:IssueDate>2018-07-31</cbc:IssueDate>', '<cbc:IssueDate>2026-02-30</cbc:IssueDate>'),
+        '/Invoice/cbc:IssueDate',
+      ],
+      [
+        'year 0000',
+        (x: string) => x.replace('<cbc:IssueDate>2018-07-31</cbc:IssueDate>', '<cbc:IssueDate>0000-01-01</cbc:IssueDate>'),
+        '/Invoice/cbc:IssueDate',
+      ],
+      [
+        'a VAT percentage that is no number',
+        (x: string) => x.replace(/(<cac:Item>[\s\S]*?<cbc:Percent>)25(<\/cbc:Percent>)/, '$1abc$2'),
+        '/Invoice/cac:InvoiceLine[1]',
+      ],
+      [
+        'a VAT rate of 100000',
+        (x: string) => x.replace(/(<cac:Item>[\s\S]*?<cbc:Percent>)25(<\/cbc:Percent>)/, '$1100000$2'),
+        '/Invoice/cac:InvoiceLine[1]',
+      ],
+      [
+        'a 200,000-digit quantity',
+        (x: string) => x.replace('unitCode="MON">1<', `unitCode="MON">${'9'.repeat(200_000)}<`),
+        '/Invoice/cac:InvoiceLine[1]',
+      ],
+      [
+        'a 10,000-character invoice number',
+        (x: string) => x.replace(/<cbc:ID>H-[^<]*<\/cbc:ID>/, `<cbc:ID>${'N'.repeat(10_000)}</cbc:ID>`),
+        '/Invoice/cbc:ID',
+      ],
+      [
+        'a 10,000-character VAT id',
+        (x: string) => x.replace('<cbc:CompanyID>SE123451234501</cbc:CompanyID>', `<cbc:CompanyID>${'S'.repeat(10_000)}</cbc:CompanyID>`),
+        '/Invoice/cac:AccountingSupplierParty',
+      ],
+      [
+        'markup in the supplier name',
+        (x: string) =>
+          x.replace(
+            '<cbc:RegistrationName>Säljbolaget AB</cbc:RegistrationName>',
+            '<cbc:RegistrationName>&lt;script&gt;alert(1)&lt;/script&gt;</cbc:RegistrationName>',
+          ),
+        '/Invoice/cac:AccountingSupplierParty',
+      ],
+    ])('UBL with %s', async (_what, change, where) => {
+      const before = await count();
+      const res = await postXml(ubl(change));
+      expect(res.status).toBe(422);
+      expect(res.body.error.details.map((d: { path: string }) => d.path).join(' ')).toContain(where);
+      expect(await count()).toBe(before);
+    });
+
+    it('UBL with a contact e-mail carrying a header (CR/LF) is refused', async () => {
+      const withMail = ubl((x) =>
+        x.replace(
+          '<cac:PartyLegalEntity>',
+          '<cac:Contact><cbc:ElectronicMail>a@b.example&#13;&#10;Bcc: victim@c.example</cbc:ElectronicMail></cac:Contact><cac:PartyLegalEntity>',
+        ),
+      );
+      const res = await postXml(withMail);
+      expect(res.status).toBe(422);
+    });
+
+    it.each([
+      ['a NUL byte in the invoice number', { invoiceNumber: 'A\u0000B' }, 'invoiceNumber'],
+      [
+        'a NUL byte in a line description',
+        { lines: [{ description: 'x\u0000', quantity: '1', unitPrice: '1000.00', net: '1000.00', taxRate: '25' }] },
+        'lines.0.description',
+      ],
+      ['year 0000', { invoiceDate: '0000-01-01' }, 'invoiceDate'],
+      ['a 30th of February', { dueDate: '2026-02-30' }, 'dueDate'],
+      ['a negative net with a larger tax', { net: '-100.00', tax: '200.00', gross: '100.00', lines: [] }, 'net'],
+      ['a vendor e-mail with a header', { vendor: { name: 'Mail Co', email: 'a@b.example\r\nBcc: x@y.example' } }, 'vendor.email'],
+    ])('JSON with %s', async (_what, change, path) => {
+      const before = await count();
+      const res = await post(invoiceBody(stack, change));
+      expect(res.status).toBe(422);
+      expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+      expect(await count()).toBe(before);
+    });
+  });
+
+  it('answers carry security headers, and API answers are never cached', async () => {
+    for (const res of [await stack.api('GET', '/api/v1/invoices', { as: 'alice' }), await stack.api('GET', '/api/v1/invoices')]) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(res.headers.get('x-powered-by')).toBeNull();
+    }
   });
 });
