@@ -31,6 +31,8 @@ export function agreementJobActivities({ db, mailer, mailFrom }: { db: Db; maile
           .from(agreements)
           .innerJoin(vendors, eq(vendors.id, agreements.vendorId))
           .leftJoin(agreementMatches, eq(agreementMatches.agreementId, agreements.id))
+          // A deactivated agreement expects no more invoices: nothing to report about it.
+          .where(eq(agreements.active, true))
           .groupBy(agreements.id, vendors.name);
         const findings = new Map<string, string[]>();
         for (const { agreement: a, vendorName, lastDate } of rows) {

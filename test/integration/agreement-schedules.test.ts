@@ -62,6 +62,14 @@ describe('agreement schedules', () => {
       (rows) => rows.length === 1,
     );
     await stack.database.db.update(agreements).set({ cumulativeTotal: '9000.00' }).where(eq(agreements.id, nearCap.id));
+    // A deactivated agreement, overdue and at its cap, is not reported: it expects nothing more.
+    const retired = (
+      await stack.api('POST', '/api/v1/agreements', {
+        as: 'erin',
+        body: { ...base, days: 1, invoiceNumber: 'RETIRED', cumulativeCap: '1.00' },
+      })
+    ).body;
+    await stack.database.db.update(agreements).set({ cumulativeTotal: '1.00', active: false }).where(eq(agreements.id, retired.id));
 
     await ensureSchedules(stack.temporal, 5);
     await runNow(AGREEMENT_CHECK_SCHEDULE);
@@ -75,6 +83,7 @@ describe('agreement schedules', () => {
       `Overdue: the next invoice from Paper & Pens Ltd under agreement ${overdue.id} was expected by 2026-02-09`,
     );
     expect(mails[0]!.text).toMatch(new RegExp(`agreement ${nearCap.id} with Paper & Pens Ltd stands at 9000(\\.00)? of its cap 10000`));
+    expect(mails[0]!.text).not.toContain(retired.id);
 
     await runNow(AGREEMENT_CHECK_SCHEDULE);
     expect(smtp.messages.filter((m) => m.to.includes(`erin@${slug}.example`))).toHaveLength(1);
