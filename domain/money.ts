@@ -81,6 +81,11 @@ export function currencyCodeOf(amount: Money): string {
   return toSnapshot(amount).currency.code;
 }
 
+/** An amount from its minor units (cents for EUR). */
+export function fromMinorUnits(minor: bigint, currencyCode: string): Money {
+  return dinero({ amount: minor, currency: currencyOf(currencyCode) });
+}
+
 /** Minor units as a bigint (cents for EUR). */
 export function minorUnits(amount: Money): bigint {
   return toSnapshot(amount).amount;
