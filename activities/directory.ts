@@ -68,6 +68,7 @@ async function withLimits(db: DbOrTx, rows: (typeof users.$inferSelect)[]): Prom
     costCentres: u.costCentres,
     confidential: u.confidential,
     active: u.active,
+    permissions: u.permissions,
     approvalLimits: limits.filter((l) => l.userId === u.id).map((l) => ({ currency: l.currency, amount: l.amount })),
   }));
 }

@@ -11,6 +11,7 @@ import { postInvoiceActivity } from './post-invoice';
 import { routingActivities } from './prepare-routing';
 import { recordStateActivity } from './record-state';
 import { replaceCodingActivity } from './replace-coding';
+import { reviewActivities } from './review';
 
 export { audit } from './audit';
 export { startOfPeriod } from './agreement-jobs';
@@ -30,6 +31,7 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
     ...recordStateActivity({ db, clock }),
     ...postInvoiceActivity({ db, clock }),
     ...replaceCodingActivity({ db }),
+    ...reviewActivities({ db, clock }),
     ...agreementJobActivities({ db, mailer, mailFrom }),
     ...legacyV1Activities({ db, clock }),
   };

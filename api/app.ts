@@ -16,6 +16,8 @@ import { environmentsDocs, environmentsRouter } from './routes/environments';
 import { flowTemplatesDocs, flowTemplatesRouter } from './routes/flow-templates';
 import { groupsDocs, groupsRouter } from './routes/groups';
 import { invoicesDocs, invoicesRouter } from './routes/invoices';
+import { obligationsDocs, obligationsRouter } from './routes/obligations';
+import { reviewRulesDocs, reviewRulesRouter } from './routes/review-rules';
 import { systemDocs } from './routes/system';
 import { usersDocs, usersRouter } from './routes/users';
 import { vendorsDocs, vendorsRouter } from './routes/vendors';
@@ -35,6 +37,8 @@ const API_DOCS = [
   groupsDocs,
   costCentresDocs,
   environmentsDocs,
+  reviewRulesDocs,
+  obligationsDocs,
 ];
 
 export interface AppDeps {
@@ -127,6 +131,8 @@ export function createApp({
   api.use(groupsRouter(deps));
   api.use(costCentresRouter(deps));
   api.use(environmentsRouter(deps));
+  api.use(reviewRulesRouter(deps));
+  api.use(obligationsRouter(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundRoute);

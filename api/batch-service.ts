@@ -4,6 +4,7 @@
  * understands, and one failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
 import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { z } from 'zod';
 import { invoices, settings, taskUsers } from '../db/schema';
@@ -68,18 +69,29 @@ export async function prepareBatch(
 }
 
 /** Applies the action to every invoice; `onResult` sees each result as it completes. */
+/** One action for many invoices: which, with what payload, and whether each names the user's open task. */
+export interface BatchAction {
+  action: ActionName;
+  payload: Record<string, unknown>;
+  /** Name the task the user saw in the queue (work-queue batches): if the invoice moved on meanwhile, it is refused. */
+  withTaskIds: boolean;
+}
+
+/** The work queue's batch actions as workflow actions. */
+export function queueAction(body: z.infer<typeof BatchBody>): BatchAction {
+  return { action: ACTION[body.action], payload: body.action === 'exceptions-review' ? { message: body.message } : {}, withTaskIds: true };
+}
+
 export async function runBatch(
   deps: ServiceDeps & { log: Logger },
   user: CurrentUser,
-  body: z.infer<typeof BatchBody>,
+  batch: BatchAction,
   invoiceIds: string[],
   opts: { batchId?: string; onResult?: (result: BatchResult, index: number, ms: number) => void } = {},
 ): Promise<{ batchId: string; results: BatchResult[] }> {
   const batchId = opts.batchId ?? randomUUID();
-  const action = ACTION[body.action];
-  const payload = body.action === 'exceptions-review' ? { message: body.message } : {};
   const seen = new Set<string>();
-  const openTasks = await openTasksOf(deps, user, invoiceIds);
+  const openTasks = batch.withTaskIds ? await openTasksOf(deps, user, invoiceIds) : new Map<string, string>();
   const results = await mapConcurrent(invoiceIds, BATCH_CONCURRENCY, async (invoiceId, index) => {
     const started = performance.now();
     let result: BatchResult;
@@ -89,15 +101,14 @@ export async function runBatch(
       seen.add(invoiceId);
       try {
         // The update id makes a retried batch (same Idempotency-Key) apply each invoice once.
-        // The task the user saw in the queue: if the invoice moved on meanwhile, the action is refused, never applied to the next task.
         const taskId = openTasks.get(invoiceId);
         const r = await performAction(
           deps,
           user,
           invoiceId,
-          action,
-          { ...payload, ...(taskId ? { taskId } : {}) },
-          `batch:${user.id}:${batchId}:${invoiceId}`,
+          batch.action,
+          { ...batch.payload, ...(taskId ? { taskId } : {}) },
+          `batch:${user.id}:${batchId}:${batch.action}:${invoiceId}`,
         );
         result = { invoiceId, ok: true, moved: r.moved, stage: r.stage, ...(r.moved ? {} : { reason: r.message }) };
       } catch (err) {
@@ -108,6 +119,34 @@ export async function runBatch(
     return result;
   });
   return { batchId, results };
+}
+
+/**
+ * Answers a batch: JSON `{results}` in the order given, or with `Accept: application/x-ndjson`
+ * one line per invoice as it completes, then a summary, so a caller can follow a large batch.
+ */
+export async function answerBatch(
+  deps: ServiceDeps & { log: Logger },
+  user: CurrentUser,
+  batch: BatchAction,
+  invoiceIds: string[],
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const key = req.get('idempotency-key');
+  const batchId = key ? `key:${key}` : undefined;
+  if (req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson') {
+    res.status(200).type('application/x-ndjson');
+    res.write(`${JSON.stringify({ total: invoiceIds.length })}\n`);
+    const { results } = await runBatch(deps, user, batch, invoiceIds, {
+      ...(batchId ? { batchId } : {}),
+      onResult: (result, index, ms) => res.write(`${JSON.stringify({ index, ms, ...result })}\n`),
+    });
+    res.end(`${JSON.stringify({ done: true, ok: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length })}\n`);
+    return;
+  }
+  const { results } = await runBatch(deps, user, batch, invoiceIds, batchId ? { batchId } : {});
+  res.json({ results });
 }
 
 /** The user's open task on each invoice, as the work queue shows it. */

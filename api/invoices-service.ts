@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
-import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
 import {
@@ -15,6 +15,7 @@ import {
   invoiceAttachments,
   invoiceDocuments,
   invoiceLines,
+  invoiceReviews,
   invoices,
   journalEntries,
   journalLines,
@@ -23,6 +24,7 @@ import {
   vendors,
 } from '../db/schema';
 import { codingSumProblems } from '../domain/coding';
+import type { ReviewStatus } from '../domain/review';
 import { format, money } from '../domain/money';
 import type { UblAttachment, UblTotals } from '../domain/ubl/invoice';
 import { audit } from '../activities';
@@ -37,11 +39,13 @@ import {
   exceptionsReviewUpdate,
   invoiceWorkflowId,
   notMineUpdate,
+  overrideReviewUpdate,
   reassignUpdate,
   rejectUpdate,
   resolveExceptionUpdate,
   refreshUpdate,
   restartUpdate,
+  reviewAgainUpdate,
   type ActionName,
   type ActionResult,
   type CodingRowPayload,
@@ -365,12 +369,13 @@ export async function invoiceDocument(db: Db, user: CurrentUser, id: string) {
 export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
   const inv = await visibleInvoice(db, user, id);
   const [vendor] = await db.select().from(vendors).where(eq(vendors.id, inv.vendorId));
-  const [lines, rows, taskRows, events, [entry]] = await Promise.all([
+  const [lines, rows, taskRows, events, [entry], [review]] = await Promise.all([
     db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, id)).orderBy(asc(invoiceLines.lineNo)),
     db.select().from(codingRows).where(eq(codingRows.invoiceId, id)).orderBy(asc(codingRows.rowNo)),
     db.select().from(tasks).where(eq(tasks.invoiceId, id)).orderBy(asc(tasks.openedAt)),
     db.select().from(auditEvents).where(eq(auditEvents.invoiceId, id)).orderBy(asc(auditEvents.at), asc(auditEvents.id)),
     db.select().from(journalEntries).where(eq(journalEntries.invoiceId, id)),
+    db.select().from(invoiceReviews).where(eq(invoiceReviews.invoiceId, id)),
   ]);
   const attachments = await db
     .select()
@@ -442,8 +447,22 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
       amount: amount(r.amount, c),
       reviewSignature: r.reviewedBy ? { by: r.reviewedBy, at: r.reviewedAt } : null,
       approvalSignature: r.approvedBy ? { by: r.approvedBy, at: r.approvedAt } : null,
+      /** The automatic review's marks on this row (red); none means correct (green). */
+      reviewMarks: review?.result.rows[r.id] ?? [],
     })),
-    review: null,
+    review: review
+      ? {
+          status: review.status,
+          /** Marks per header field (red); a field without any is correct. */
+          fields: review.result.fields,
+          failed: review.result.failed,
+          ruleVersions: review.result.ruleVersions,
+          trigger: review.trigger,
+          comment: review.comment,
+          reviewedBy: review.reviewedBy,
+          reviewedAt: review.reviewedAt,
+        }
+      : { status: 'not_reviewed' as const, fields: {}, failed: [], ruleVersions: [] },
     tasks: taskRows.map((t) => ({
       id: t.id,
       stage: t.stage,
@@ -474,11 +493,49 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
 
 // ---- Lists with keyset paging ----
 
+/** The most invoices a bulk review takes from a filter. */
+export const BULK_REVIEW_LIMIT = 5000;
+
+/** Ids of the invoices of the user's company that a filter selects and the user may see, oldest first, not yet finished. */
+export async function selectInvoices(
+  db: Db,
+  user: CurrentUser,
+  filter: { stage?: string | undefined; vendorId?: string | undefined; review?: ReviewStatus | undefined },
+  limit: number,
+): Promise<string[]> {
+  const filters = [eq(invoices.companyId, user.companyId), notInArray(invoices.stage, ['payment', 'posted', 'cancelled'])];
+  if (!user.confidential) filters.push(eq(invoices.confidential, false));
+  if (filter.stage) filters.push(sql`${invoices.stage} = ${filter.stage}`);
+  if (filter.vendorId) filters.push(eq(invoices.vendorId, filter.vendorId));
+  if (filter.review) filters.push(reviewIs(filter.review));
+  const rows = await db
+    .select({ id: invoices.id })
+    .from(invoices)
+    .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
+    .where(and(...filters))
+    .orderBy(asc(invoices.createdAt), asc(invoices.id))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Invoices whose review has this status (no review yet counts as not reviewed). */
+function reviewIs(status: ReviewStatus): SQL {
+  return status === 'not_reviewed'
+    ? or(isNull(invoiceReviews.status), eq(invoiceReviews.status, 'not_reviewed'))!
+    : eq(invoiceReviews.status, status);
+}
+
 /** The user's tasks, joined with their invoices, for the work queue (an index range scan on task_users). */
 export async function workQueue(
   db: Db,
   user: CurrentUser,
-  q: { queue: 'personal' | 'credit-memo' | 'past-due'; state: 'open' | 'done'; limit: number; cursor?: string | undefined },
+  q: {
+    queue: 'personal' | 'credit-memo' | 'past-due';
+    state: 'open' | 'done';
+    review?: ReviewStatus | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  },
   today: string,
 ) {
   const position = decodeCursor(q.cursor);
@@ -490,20 +547,28 @@ export async function workQueue(
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.queue === 'credit-memo') filters.push(eq(invoices.documentType, 'credit_note'));
   if (q.queue === 'past-due') filters.push(lt(invoices.dueDate, today));
+  if (q.review) filters.push(reviewIs(q.review));
   if (position) filters.push(after(taskUsers.openedAt, taskUsers.taskId, position, 'timestamptz', 'text'));
   const rows = await db
-    .select({ task: tasks, invoice: invoices, vendorName: vendors.name, openedAt: sql<string>`${taskUsers.openedAt}::text` })
+    .select({
+      task: tasks,
+      invoice: invoices,
+      vendorName: vendors.name,
+      review: invoiceReviews.status,
+      openedAt: sql<string>`${taskUsers.openedAt}::text`,
+    })
     .from(taskUsers)
     .innerJoin(tasks, eq(tasks.id, taskUsers.taskId))
     .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
     .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+    .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
     .where(and(...filters))
     .orderBy(asc(taskUsers.openedAt), asc(taskUsers.taskId))
     .limit(q.limit + 1);
   // The cursor keeps Postgres' own text of the time, microseconds included.
   const page = pageOf(rows, q.limit, (r) => [r.openedAt, r.task.id]);
   return {
-    items: page.items.map(({ task, invoice, vendorName }) => ({
+    items: page.items.map(({ task, invoice, vendorName, review }) => ({
       invoiceId: invoice.id,
       taskId: task.id,
       stage: invoice.stage,
@@ -515,6 +580,7 @@ export async function workQueue(
       currency: invoice.currency,
       dueDate: invoice.dueDate,
       documentType: invoice.documentType,
+      review: review ?? 'not_reviewed',
     })),
     nextCursor: page.nextCursor,
   };
@@ -524,24 +590,37 @@ export async function workQueue(
 export async function listInvoices(
   db: Db,
   user: CurrentUser,
-  q: { stage?: string | undefined; vendorId?: string | undefined; limit: number; cursor?: string | undefined },
+  q: {
+    stage?: string | undefined;
+    vendorId?: string | undefined;
+    review?: ReviewStatus | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  },
 ) {
   const position = decodeCursor(q.cursor);
   const filters = [eq(invoices.companyId, user.companyId)];
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.stage) filters.push(sql`${invoices.stage} = ${q.stage}`);
   if (q.vendorId) filters.push(eq(invoices.vendorId, q.vendorId));
+  if (q.review) filters.push(reviewIs(q.review));
   if (position) filters.push(before(invoices.createdAt, invoices.id, position, 'timestamptz'));
   const rows = await db
-    .select({ invoice: invoices, vendorName: vendors.name, createdAt: sql<string>`${invoices.createdAt}::text` })
+    .select({
+      invoice: invoices,
+      vendorName: vendors.name,
+      review: invoiceReviews.status,
+      createdAt: sql<string>`${invoices.createdAt}::text`,
+    })
     .from(invoices)
     .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+    .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
     .where(and(...filters))
     .orderBy(desc(invoices.createdAt), desc(invoices.id))
     .limit(q.limit + 1);
   const page = pageOf(rows, q.limit, (r) => [r.createdAt, r.invoice.id]);
   return {
-    items: page.items.map(({ invoice: i, vendorName }) => ({
+    items: page.items.map(({ invoice: i, vendorName, review }) => ({
       id: i.id,
       stage: i.stage,
       vendor: { id: i.vendorId, name: vendorName },
@@ -551,6 +630,7 @@ export async function listInvoices(
       dueDate: i.dueDate,
       currency: i.currency,
       gross: amount(i.gross, i.currency),
+      review: review ?? 'not_reviewed',
     })),
     nextCursor: page.nextCursor,
   };
@@ -569,6 +649,8 @@ const UPDATES = {
   reassign: reassignUpdate,
   refresh: refreshUpdate,
   codingChanged: codingChangedUpdate,
+  reviewAgain: reviewAgainUpdate,
+  overrideReview: overrideReviewUpdate,
 } as const;
 
 /**

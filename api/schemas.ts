@@ -147,6 +147,21 @@ export const ReassignBody = ACTION_BODIES.reassign;
 export const RefreshBody = ACTION_BODIES.refresh;
 /** `PATCH /invoices/:id/coding`: the rows and a comment; `version` comes from If-Match. */
 export const CodingBody = ACTION_BODIES.codingChanged;
+export const ReviewAgainBody = ACTION_BODIES.reviewAgain;
+export const OverrideReviewBody = ACTION_BODIES.overrideReview;
+/** `POST /invoices/review`: the invoices by id, or by a filter of the invoice list. */
+export const BulkReviewBody = z
+  .strictObject({
+    invoiceIds: z.array(z.uuid()).min(1).max(5000).optional(),
+    filter: z
+      .strictObject({
+        stage: z.enum(['new', 'review', 'approval', 'control', 'copy', 'exceptions_review', 'rejected']).optional(),
+        vendorId: z.uuid().optional(),
+        review: z.enum(['correct', 'incorrect', 'not_reviewed', 'manually_correct']).optional(),
+      })
+      .optional(),
+  })
+  .refine((b) => (b.invoiceIds === undefined) !== (b.filter === undefined), 'give invoiceIds or a filter, not both');
 const AssigneeList = z.array(text(200)).max(200);
 
 const DURATION = /^\d{1,9}(ms|s|m|h|d)$/;
@@ -188,15 +203,19 @@ export const SettingsPatchBody = z.strictObject({
   payableAccount: text(20).optional(),
 });
 
+const ReviewFilter = z.enum(['correct', 'incorrect', 'not_reviewed', 'manually_correct']);
+
 export const WorkQueueQuery = z.strictObject({
   queue: z.enum(['personal', 'credit-memo', 'past-due']).default('personal'),
   state: z.enum(['open', 'done']).default('open'),
+  review: ReviewFilter.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
 
 export const InvoiceListQuery = z.strictObject({
   stage: z.string().max(40).optional(),
+  review: ReviewFilter.optional(),
   vendorId: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),

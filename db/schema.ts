@@ -21,6 +21,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { FlowStepDefinition } from '../domain/flow';
+import type { ReviewApplicability, ReviewCondition, ReviewResult } from '../domain/review';
 import { ROLES, STAGES, STEP_KINDS, TASK_MODES, type Role } from '../domain/stages';
 
 export { ROLES, type Role };
@@ -28,6 +29,12 @@ export { ROLES, type Role };
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/**
+ * Grows with every change made through the API (never with the system's own writes, such as an
+ * agreement's cumulative total): the ETag `"v<version>"` that `If-Match` names (api/etag.ts).
+ */
+const version = () => integer('version').notNull().default(1);
 
 export const companies = pgTable('companies', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -78,6 +85,12 @@ export const users = pgTable(
       .notNull()
       .default(sql`'{}'`),
     active: boolean('active').notNull().default(true),
+    /** Granted permissions beyond the roles, e.g. `review:override`. */
+    permissions: text('permissions')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [index('users_company_idx').on(t.companyId)],
@@ -110,6 +123,7 @@ export const groups = pgTable(
     /** Readable id, as flow templates and users name it. */
     id: text('id').notNull(),
     name: text('name').notNull(),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.companyId, t.id] })],
@@ -126,6 +140,7 @@ export const costCentres = pgTable(
     name: text('name').notNull(),
     ownerId: text('owner_id').references(() => users.id),
     active: boolean('active').notNull().default(true),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.companyId, t.code] })],
@@ -159,6 +174,7 @@ export const codingTemplates = pgTable(
     taxCode: text('tax_code'),
     /** An inactive template is applied to nothing new; one in use is deactivated rather than deleted. */
     active: boolean('active').notNull().default(true),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -179,6 +195,7 @@ export const flowTemplates = pgTable(
     name: text('name').notNull(),
     isDefault: boolean('is_default').notNull().default(false),
     steps: jsonb('steps').$type<FlowStepDefinition[]>().notNull(),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -202,6 +219,7 @@ export const vendors = pgTable(
     email: text('email'),
     codingTemplateId: uuid('coding_template_id').references(() => codingTemplates.id),
     flowTemplateId: uuid('flow_template_id').references(() => flowTemplates.id),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('vendors_vat_idx').on(t.companyId, t.vatNumber), uniqueIndex('vendors_endpoint_idx').on(t.companyId, t.endpointId)],
@@ -441,6 +459,11 @@ export const settings = pgTable('settings', {
   twoApproverThreshold: numeric('two_approver_threshold'),
   payableAccount: text('payable_account').notNull().default('2400'),
   receivableAccount: text('receivable_account').notNull().default('1500'),
+  version: version(),
+  /** Authorization scheme: an incorrect invoice reaching approval is rejected with the failed checks. */
+  autoRejectIncorrect: boolean('auto_reject_incorrect').notNull().default(false),
+  /** Authorization scheme: an invoice so rejected goes back to approval once a re-review finds it correct. */
+  autoReauthorize: boolean('auto_reauthorize').notNull().default(false),
 });
 
 export const journalEntries = pgTable(
@@ -510,6 +533,7 @@ export const agreements = pgTable(
     stage: text('stage', { enum: STEP_KINDS }),
     /** An inactive agreement matches nothing; one with matched invoices is deactivated rather than deleted. */
     active: boolean('active').notNull().default(true),
+    version: version(),
     createdAt: createdAt(),
   },
   (t) => [index('agreements_vendor_idx').on(t.companyId, t.vendorId)],
@@ -564,4 +588,105 @@ export const mailOutbox = pgTable(
       .on(t.nextAttemptAt)
       .where(sql`${t.sentAt} is null`),
   ],
+);
+
+/**
+ * Automatic review rules: of a company, or of an environment (every company in it). The rule's
+ * definition lives in its versions; editing makes a new version, and a review records the versions
+ * it used.
+ */
+export const reviewRules = pgTable(
+  'review_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    scope: text('scope', { enum: ['company', 'environment'] }).notNull(),
+    companyId: uuid('company_id').references(() => companies.id),
+    environment: text('environment'),
+    /** The version in force. */
+    version: integer('version').notNull().default(1),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('review_rules_company_idx').on(t.companyId),
+    index('review_rules_environment_idx').on(t.environment),
+    check(
+      'review_rules_scope',
+      sql`(${t.scope} = 'company' and ${t.companyId} is not null) or (${t.scope} = 'environment' and ${t.environment} is not null)`,
+    ),
+  ],
+);
+
+export const reviewRuleVersions = pgTable(
+  'review_rule_versions',
+  {
+    ruleId: uuid('rule_id')
+      .notNull()
+      .references(() => reviewRules.id),
+    version: integer('version').notNull(),
+    name: text('name').notNull(),
+    message: text('message').notNull(),
+    applicability: jsonb('applicability').$type<ReviewApplicability>().notNull().default({}),
+    conditions: jsonb('conditions').$type<ReviewCondition[]>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.version] })],
+);
+
+/** The latest review of each invoice: status, marks per row and field, and the rule versions used. */
+export const invoiceReviews = pgTable('invoice_reviews', {
+  invoiceId: uuid('invoice_id')
+    .primaryKey()
+    .references(() => invoices.id),
+  status: text('status', { enum: ['correct', 'incorrect', 'not_reviewed', 'manually_correct'] }).notNull(),
+  result: jsonb('result').$type<Omit<ReviewResult, 'status'>>().notNull(),
+  reviewedBy: text('reviewed_by').notNull(),
+  /** Why it was reviewed: intake, coding, request, override. */
+  trigger: text('trigger').notNull(),
+  comment: text('comment'),
+  reviewedAt: timestamp('reviewed_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Obligations (purchase orders): what invoices with their order number are checked against. */
+export const obligations = pgTable(
+  'obligations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    vendorId: uuid('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
+    orderNumber: text('order_number').notNull(),
+    amount: numeric('amount').notNull(),
+    currency: text('currency').notNull(),
+    tolerancePercent: numeric('tolerance_percent'),
+    toleranceAmount: numeric('tolerance_amount'),
+    /** Kept by the system: the gross of the invoices counted against it. */
+    invoicedTotal: numeric('invoiced_total').notNull().default('0'),
+    active: boolean('active').notNull().default(true),
+    version: version(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('obligations_order_idx').on(t.companyId, t.vendorId, t.orderNumber)],
+);
+
+/** One row per invoice counted against an obligation: the guard that counts each gross once. */
+export const obligationMatches = pgTable(
+  'obligation_matches',
+  {
+    invoiceId: uuid('invoice_id')
+      .primaryKey()
+      .references(() => invoices.id),
+    obligationId: uuid('obligation_id')
+      .notNull()
+      .references(() => obligations.id),
+    gross: numeric('gross').notNull(),
+    /** Whether the gross counts now (a rejected or cancelled invoice gives it back). */
+    counted: boolean('counted').notNull().default(true),
+    matchedAt: createdAt(),
+  },
+  (t) => [index('obligation_matches_obligation_idx').on(t.obligationId)],
 );

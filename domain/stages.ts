@@ -35,3 +35,12 @@ export type RoutableStage = (typeof ROUTABLE_STAGES)[number];
 
 export const ROLES = ['clerk', 'reviewer', 'approver', 'admin', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** Permissions a user may be granted beyond the roles. */
+export const PERMISSIONS = [
+  /** Mark an invoice's review correct by hand. */
+  'review:override',
+  /** Write the review rules of the whole environment. */
+  'environment:admin',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];

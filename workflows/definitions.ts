@@ -12,11 +12,13 @@ import type {
   DelegatePayload,
   ExceptionsReviewPayload,
   NotMinePayload,
+  OverrideReviewPayload,
   ReassignPayload,
   RefreshPayload,
   RejectPayload,
   ResolveExceptionPayload,
   RestartPayload,
+  ReviewAgainPayload,
 } from './payloads';
 
 export { STAGES, STEP_KINDS, TASK_MODES } from '../domain/stages';
@@ -116,6 +118,7 @@ export const REFUSAL_CODES = [
   'changed_concurrently',
   'stale_version',
   'coding_invalid',
+  'review_off',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -144,6 +147,10 @@ export const refreshUpdate = defineUpdate<ActionResult, [RefreshPayload]>('refre
 export const refreshSignal = defineSignal<[RefreshPayload]>('refresh');
 export const codingChangedUpdate = defineUpdate<ActionResult, [CodingChangedPayload]>('codingChanged');
 export const codingChangedSignal = defineSignal<[CodingChangedPayload]>('codingChanged');
+export const reviewAgainUpdate = defineUpdate<ActionResult, [ReviewAgainPayload]>('reviewAgain');
+export const reviewAgainSignal = defineSignal<[ReviewAgainPayload]>('reviewAgain');
+export const overrideReviewUpdate = defineUpdate<ActionResult, [OverrideReviewPayload]>('overrideReview');
+export const overrideReviewSignal = defineSignal<[OverrideReviewPayload]>('overrideReview');
 
 /** Every action, by name, as the API and the Web UI call it. */
 export const ACTIONS = [
@@ -157,6 +164,8 @@ export const ACTIONS = [
   'reassign',
   'refresh',
   'codingChanged',
+  'reviewAgain',
+  'overrideReview',
 ] as const;
 export type ActionName = (typeof ACTIONS)[number];
 

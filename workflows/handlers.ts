@@ -15,6 +15,8 @@ import {
   exceptionsReviewUpdate,
   notMineSignal,
   notMineUpdate,
+  overrideReviewSignal,
+  overrideReviewUpdate,
   reassignSignal,
   reassignUpdate,
   refreshSignal,
@@ -25,6 +27,8 @@ import {
   resolveExceptionUpdate,
   restartSignal,
   restartUpdate,
+  reviewAgainSignal,
+  reviewAgainUpdate,
   stateQuery,
   type ActionName,
   type ActionResult,
@@ -52,4 +56,6 @@ export function registerHandlers(run: InvoiceRun): void {
   both('reassign', reassignUpdate, reassignSignal);
   both('refresh', refreshUpdate, refreshSignal);
   both('codingChanged', codingChangedUpdate, codingChangedSignal);
+  both('reviewAgain', reviewAgainUpdate, reviewAgainSignal);
+  both('overrideReview', overrideReviewUpdate, overrideReviewSignal);
 }

@@ -47,6 +47,10 @@ export function buildPayloadSchemas() {
     refresh: { reason: z.string().max(2000).optional() },
     /** Replaces the coding rows (the version is the one the editor saw: a stale one is refused). */
     codingChanged: { version: z.number().int().min(0), rows: z.array(CodingRowSchema).min(1).max(500), comment },
+    /** Reviews the invoice again with the rules in force now. */
+    reviewAgain: { comment },
+    /** Marks the invoice correct by hand (permission review:override); it is not reviewed automatically any more. */
+    overrideReview: { status: z.literal('manually_correct'), comment: text(2000) },
   };
 
   const reassignTarget = [
@@ -66,6 +70,8 @@ export function buildPayloadSchemas() {
     reassign: z.strictObject(fields.reassign).refine(...reassignTarget),
     refresh: z.strictObject(fields.refresh),
     codingChanged: z.strictObject(fields.codingChanged),
+    reviewAgain: z.strictObject(fields.reviewAgain),
+    overrideReview: z.strictObject(fields.overrideReview),
   };
 
   const ApprovePayloadSchema = z.strictObject({ by, ...fields.approve });
@@ -93,6 +99,8 @@ export function buildPayloadSchemas() {
       reassign: ReassignPayloadSchema,
       refresh: RefreshPayloadSchema,
       codingChanged: CodingChangedPayloadSchema,
+      reviewAgain: z.strictObject({ by, ...fields.reviewAgain }),
+      overrideReview: z.strictObject({ by, ...fields.overrideReview }),
     },
   };
 }

@@ -21,4 +21,6 @@ export type ReassignPayload = z.infer<typeof PAYLOAD_SCHEMAS.reassign>;
 export type RefreshPayload = z.infer<typeof PAYLOAD_SCHEMAS.refresh>;
 export type CodingChangedPayload = z.infer<typeof PAYLOAD_SCHEMAS.codingChanged>;
 export type CodingRowPayload = CodingChangedPayload['rows'][number];
+export type ReviewAgainPayload = z.infer<typeof PAYLOAD_SCHEMAS.reviewAgain>;
+export type OverrideReviewPayload = z.infer<typeof PAYLOAD_SCHEMAS.overrideReview>;
 export type AssigneeSpecPayload = z.infer<typeof AssigneeSpecSchema>;

@@ -3,7 +3,7 @@
  * (handlers, timers and posting take turns), the lookups and assignments the process asks for, and
  * the projection. The workflow function in invoice.ts tells the story with these pieces.
  */
-import { ApplicationFailure, condition, continueAsNew, allHandlersFinished, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, allHandlersFinished, patched, workflowInfo } from '@temporalio/workflow';
 import { activities, attempt } from './calls';
 import {
   ACTION_REFUSED,
@@ -20,6 +20,9 @@ import { InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './p
 import { Projection } from './projection';
 
 const clock = { now: () => new Date() };
+
+/** Patch marker of automatic review (SPEC 2.3): invoices started before it do not review. */
+export const AUTOMATIC_REVIEW_PATCH = 'automatic-review';
 
 export class InvoiceRun {
   process: InvoiceProcess | undefined;
@@ -57,10 +60,12 @@ export class InvoiceRun {
       this.projection.assume(this.process);
       return 'ready';
     }
+    // Automatic review came after the first v2 invoices: theirs never review (their histories have no marker).
+    const reviews = patched(AUTOMATIC_REVIEW_PATCH);
     for (;;) {
       const prepared = await attempt(() => activities.prepareRouting({ invoiceId }));
       if (prepared.ok) {
-        this.process = InvoiceProcess.start(invoiceId, workflowInfo().workflowId, prepared.value, clock);
+        this.process = InvoiceProcess.start(invoiceId, workflowInfo().workflowId, prepared.value, clock, { reviews });
         break;
       }
       if (prepared.deterministic && /does not exist/.test(prepared.reason)) return 'gone';
@@ -81,6 +86,26 @@ export class InvoiceRun {
   /** Resolves pending assignments from current data (activity `resolveAssignment`). */
   private async settle(): Promise<boolean> {
     const p = this.p;
+    const due = p.reviewDue;
+    if (due) {
+      const { invoiceId } = this.input;
+      const review = await attempt(() => activities.reviewInvoice({ invoiceId, ...due }));
+      if (review.ok) p.reviewed(review.value);
+      else if (review.deterministic) p.reviewFailed(review.reason);
+      else {
+        this.projection.blockedOn = 'reviewInvoice';
+        return false;
+      }
+    }
+    if (p.obligationHeld && (p.stage === 'rejected' || p.stage === 'cancelled')) {
+      // A rejected or cancelled invoice gives its share of the obligation back.
+      const released = await attempt(() => activities.releaseObligation({ invoiceId: this.input.invoiceId }));
+      if (!released.ok && !released.deterministic) {
+        this.projection.blockedOn = 'releaseObligation';
+        return false;
+      }
+      p.obligationReleased();
+    }
     for (let pending = p.pendingAssignment(); pending; pending = p.pendingAssignment()) {
       const request = pending.request;
       const resolved = await attempt(() => activities.resolveAssignment({ companyId: this.input.companyId, request }));
@@ -96,7 +121,7 @@ export class InvoiceRun {
         return false;
       }
     }
-    if (this.projection.blockedOn === 'resolveAssignment') this.projection.blockedOn = '';
+    if (['resolveAssignment', 'reviewInvoice', 'releaseObligation'].includes(this.projection.blockedOn)) this.projection.blockedOn = '';
     return true;
   }
 
@@ -111,7 +136,12 @@ export class InvoiceRun {
   /** Whether work failed for now and waits to be tried again: a write, or an assignment. */
   get needsRetry(): boolean {
     // While a change is under way it settles and writes its own state; only leftovers need a retry.
-    return !this.busy && (this.projection.dirty || this.p.pendingAssignment() !== undefined);
+    const p = this.p;
+    const work =
+      p.pendingAssignment() !== undefined ||
+      p.reviewDue !== undefined ||
+      (p.obligationHeld && (p.stage === 'rejected' || p.stage === 'cancelled'));
+    return !this.busy && (this.projection.dirty || work);
   }
 
   /** Waits (back-off) and tries the failed work again; the posting is retried by the main loop. */

@@ -9,13 +9,29 @@ import { compareDecimal } from '../../domain/money';
 import type { DirectoryUser } from '../../domain/routing/assign';
 import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import { idParam, type ApiDocs } from '../openapi';
 import { after, booleanFilter, decodeCursor, pageOf, pageParams } from '../paging';
 import { AgreementBody as AgreementFields } from '../schemas';
 
-/** An agreement as created or replaced; `active` may come along (a definition read back can be sent again). */
+/** An agreement as created or replaced; `active` and `version` may come along (a definition read back can be sent again). */
 export const AgreementBody = AgreementFields.safeExtend({
   active: z.boolean().optional().openapi({ description: 'false: matches nothing (default true)' }),
+  version: z
+    .number()
+    .int()
+    .optional()
+    .openapi({ description: 'Read-only, ignored: the version a write changes is the one If-Match names' }),
 });
 export const AgreementPatchBody = z.strictObject({
   active: z.boolean().openapi({ description: 'false: matches no invoice any more; true: matches again' }),
@@ -46,6 +62,9 @@ const AgreementView = z
     flowTemplateId: z.uuid().nullable(),
     stage: z.string().nullable(),
     active: z.boolean(),
+    version: z.number().int().openapi({
+      description: 'Grows with every change of the definition through the API (not with the cumulative total); the ETag is "v<version>"',
+    }),
   })
   .openapi('Agreement');
 
@@ -73,7 +92,11 @@ export function agreementsRouter({ db }: { db: Db }): Router {
   });
 
   router.get('/agreements/:id', async (req, res) => {
-    res.json(view(await findOwned(db, agreements, currentUser(res).companyId, req.params.id, 'agreement')));
+    const agreement = await findOwned(db, agreements, currentUser(res).companyId, req.params.id, 'agreement');
+    // The version is the definition's: the cumulative total moves under the same ETag, so a
+    // revalidation (If-None-Match) must not be answered 304 with a total the client has not seen.
+    delete req.headers['if-none-match'];
+    res.set('ETag', etag(agreement.version)).json(view(agreement));
   });
 
   router.post('/agreements', async (req, res) => {
@@ -90,35 +113,45 @@ export function agreementsRouter({ db }: { db: Db }): Router {
         actor: user.id,
         kind: 'agreement_created',
         message: `Agreement ${row!.id} created`,
-        data: { ...body },
+        data: { ...body, version: row!.version },
       });
       return row!;
     });
-    res.status(201).location(`/api/v1/agreements/${created.id}`).json(view(created));
+    res.status(201).location(`/api/v1/agreements/${created.id}`).set('ETag', etag(created.version)).json(view(created));
   });
 
   router.put('/agreements/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(AgreementBody, req.body, 'agreement');
     const updated = await db.transaction(async (tx) => {
       await checkReferences(tx, user, body, existing);
-      const [row] = await tx.update(agreements).set(columns(body)).where(eq(agreements.id, existing.id)).returning();
+      const key = eq(agreements.id, existing.id);
+      const [row] = await tx
+        .update(agreements)
+        .set({ ...columns(body), version: nextVersion(agreements.version) })
+        .where(and(key, atVersion(agreements.version, expected)))
+        .returning();
+      if (!row) throw await notWritten(tx, agreements, key, 'agreement');
       await audit(tx, {
         companyId: user.companyId,
         actor: user.id,
         kind: 'agreement_changed',
         message: `Agreement ${existing.id} changed`,
-        data: { before: view(existing), after: { ...body } },
+        data: { before: view(existing), after: { ...body, version: row.version } },
       });
-      return row!;
+      return row;
     });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   router.patch('/agreements/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(AgreementPatchBody, req.body, 'agreement');
     const updated = await db.transaction(async (tx) => {
       if (body.active && !existing.active) {
@@ -126,7 +159,13 @@ export function agreementsRouter({ db }: { db: Db }): Router {
         if (problem)
           throw new ApiError(422, 'validation_failed', 'The agreement cannot be reactivated', [{ path: 'active', message: problem }]);
       }
-      const [row] = await tx.update(agreements).set({ active: body.active }).where(eq(agreements.id, existing.id)).returning();
+      const key = eq(agreements.id, existing.id);
+      const [row] = await tx
+        .update(agreements)
+        .set({ active: body.active, version: nextVersion(agreements.version) })
+        .where(and(key, atVersion(agreements.version, expected)))
+        .returning();
+      if (!row) throw await notWritten(tx, agreements, key, 'agreement');
       if (existing.active !== body.active) {
         await audit(tx, {
           companyId: user.companyId,
@@ -136,14 +175,16 @@ export function agreementsRouter({ db }: { db: Db }): Router {
           data: { agreementId: existing.id },
         });
       }
-      return row!;
+      return row;
     });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   router.delete('/agreements/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     await db.transaction(async (tx) => {
       const [{ matched } = { matched: 0 }] = await tx
         .select({ matched: count() })
@@ -157,7 +198,12 @@ export function agreementsRouter({ db }: { db: Db }): Router {
           [{ agreementId: existing.id, matchedInvoices: matched, active: existing.active }],
         );
       }
-      await tx.delete(agreements).where(eq(agreements.id, existing.id));
+      const key = eq(agreements.id, existing.id);
+      const [gone] = await tx
+        .delete(agreements)
+        .where(and(key, atVersion(agreements.version, expected)))
+        .returning({ id: agreements.id });
+      if (!gone) throw await notWritten(tx, agreements, key, 'agreement');
       await audit(tx, {
         companyId: user.companyId,
         actor: user.id,
@@ -173,6 +219,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
     const user = requireAdmin(res);
     const existing = await findOwned(db, agreements, user.companyId, req.params.id, 'agreement');
     const updated = await db.transaction(async (tx) => {
+      // The total is the system's, outside the versioned definition: a reset is no new version.
       const [row] = await tx
         .update(agreements)
         .set({ cumulativeTotal: '0', lastResetAt: new Date() })
@@ -187,7 +234,7 @@ export function agreementsRouter({ db }: { db: Db }): Router {
       });
       return row!;
     });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   return router;
@@ -228,6 +275,7 @@ function view(a: Agreement): z.infer<typeof AgreementView> {
     flowTemplateId: a.flowTemplateId,
     stage: a.stage,
     active: a.active,
+    version: a.version,
   };
 }
 
@@ -322,48 +370,57 @@ export const agreementsDocs: ApiDocs = (d) => {
   d.path(tag, 'get', '/agreements/:id', {
     summary: 'One agreement definition',
     request: { params: idParam },
-    responses: { 200: d.json(AgreementView, 'The agreement'), ...d.common, 404: unknown },
+    responses: { 200: versionedJson(d, AgreementView, 'The agreement'), ...d.common, 404: unknown },
   });
   d.path(tag, 'post', '/agreements', {
     summary: 'Create an agreement definition (admins; audited)',
     request: { body: d.body(AgreementBody) },
     responses: {
-      201: d.json(AgreementView, 'Created (Location: its URL)'),
+      201: versionedJson(d, AgreementView, 'Created (Location: its URL)'),
       ...d.common,
       403: notAdmin,
       422: d.error('Invalid definition: unknown or inactive coding template, approval user who could not sign, stage not in the flow, ...'),
     },
   });
   d.path(tag, 'put', '/agreements/:id', {
-    summary: 'Replace an agreement definition (admins; audited); the cumulative total stays',
-    request: { params: idParam, body: d.body(AgreementBody) },
-    responses: { 200: d.json(AgreementView, 'Replaced'), ...d.common, 403: notAdmin, 404: unknown, 422: d.error('Invalid definition') },
-  });
-  d.path(tag, 'patch', '/agreements/:id', {
-    summary: 'Deactivate or reactivate an agreement (admins; audited): an inactive one matches no invoice',
-    request: { params: idParam, body: d.body(AgreementPatchBody) },
+    summary: 'Replace an agreement definition (admins; audited; send If-Match); the cumulative total stays',
+    request: { params: idParam, headers: IfMatchHeader, body: d.body(AgreementBody) },
     responses: {
-      200: d.json(AgreementView, 'Changed'),
+      200: versionedJson(d, AgreementView, 'Replaced'),
       ...d.common,
       403: notAdmin,
       404: unknown,
+      412: staleResponse(d),
+      422: d.error('Invalid definition'),
+    },
+  });
+  d.path(tag, 'patch', '/agreements/:id', {
+    summary: 'Deactivate or reactivate an agreement (admins; audited; send If-Match): an inactive one matches no invoice',
+    request: { params: idParam, headers: IfMatchHeader, body: d.body(AgreementPatchBody) },
+    responses: {
+      200: versionedJson(d, AgreementView, 'Changed'),
+      ...d.common,
+      403: notAdmin,
+      404: unknown,
+      412: staleResponse(d),
       422: d.error('Invalid body, or reactivation with an inactive coding template'),
     },
   });
   d.path(tag, 'delete', '/agreements/:id', {
-    summary: 'Delete an agreement no invoice has matched (admins; audited)',
-    request: { params: idParam },
+    summary: 'Delete an agreement no invoice has matched (admins; audited; send If-Match)',
+    request: { params: idParam, headers: IfMatchHeader },
     responses: {
       204: { description: 'Deleted' },
       ...d.common,
       403: notAdmin,
       404: unknown,
       409: d.error('in_use: invoices matched it; deactivate it instead (PATCH {"active": false})'),
+      412: staleResponse(d),
     },
   });
   d.path(tag, 'post', '/agreements/:id/reset-cumulative', {
-    summary: 'Reset the cumulative total to zero (admins; audited)',
+    summary: 'Reset the cumulative total to zero (admins; audited); the total is kept by the system, so the version stays',
     request: { params: idParam },
-    responses: { 200: d.json(AgreementView, 'The agreement, total reset'), ...d.common, 403: notAdmin, 404: unknown },
+    responses: { 200: versionedJson(d, AgreementView, 'The agreement, total reset'), ...d.common, 403: notAdmin, 404: unknown },
   });
 };

@@ -1,4 +1,4 @@
-import { and, asc, eq, ilike, type SQL } from 'drizzle-orm';
+import { and, asc, eq, ilike, ne, type SQL } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../../activities/audit';
@@ -8,6 +8,17 @@ import { agreements, codingTemplates, vendors } from '../../db/schema';
 import { codingTemplateProblems } from '../../domain/coding';
 import { currentUser, isUuid, requireAdmin } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import { idParam, type ApiDocs } from '../openapi';
 import { after, booleanFilter, containing, decodeCursor, pageOf, pageParams } from '../paging';
 
@@ -73,6 +84,7 @@ const CodingTemplateView = z
     rows: z.array(CodingTemplateRowBody),
     taxAccount: z.string(),
     taxCode: z.string().nullable(),
+    version: z.number().int().openapi({ description: 'Grows with every change; the ETag is "v<version>"' }),
   })
   .openapi('CodingTemplate');
 
@@ -99,14 +111,15 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
   });
 
   router.get('/coding-templates/:id', async (req, res) => {
-    res.json(view(await findTemplate(db, currentUser(res).companyId, req.params.id)));
+    const template = await findTemplate(db, currentUser(res).companyId, req.params.id);
+    res.set('ETag', etag(template.version)).json(view(template));
   });
 
   router.post('/coding-templates', async (req, res) => {
     const user = requireAdmin(res);
     const body = parseOr422(CodingTemplateBody, req.body, 'coding template');
     const created = await db.transaction(async (tx) => {
-      if (body.isDefault) await tx.update(codingTemplates).set({ isDefault: false }).where(eq(codingTemplates.companyId, user.companyId));
+      if (body.isDefault) await dropDefault(tx, user.companyId);
       const [row] = await tx
         .insert(codingTemplates)
         .values({ companyId: user.companyId, ...columns(body) })
@@ -122,12 +135,14 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
       });
       return row;
     });
-    res.status(201).location(`/api/v1/coding-templates/${created.id}`).json(view(created));
+    res.status(201).location(`/api/v1/coding-templates/${created.id}`).set('ETag', etag(created.version)).json(view(created));
   });
 
   router.put('/coding-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findTemplate(db, user.companyId, req.params.id);
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(CodingTemplateBody, req.body, 'coding template');
     if (body.isDefault && !existing.active) {
       throw new ApiError(422, 'validation_failed', 'The coding template is not valid', [
@@ -136,26 +151,34 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
     }
     const updated = await db
       .transaction(async (tx) => {
-        if (body.isDefault) await tx.update(codingTemplates).set({ isDefault: false }).where(eq(codingTemplates.companyId, user.companyId));
-        const [row] = await tx.update(codingTemplates).set(columns(body)).where(eq(codingTemplates.id, existing.id)).returning();
+        if (body.isDefault) await dropDefault(tx, user.companyId, existing.id);
+        const key = eq(codingTemplates.id, existing.id);
+        const [row] = await tx
+          .update(codingTemplates)
+          .set({ ...columns(body), version: nextVersion(codingTemplates.version) })
+          .where(and(key, atVersion(codingTemplates.version, expected)))
+          .returning();
+        if (!row) throw await notWritten(tx, codingTemplates, key, 'coding template');
         await audit(tx, {
           companyId: user.companyId,
           actor: user.id,
           kind: 'coding_template_changed',
           message: `Coding template "${existing.name}" changed`,
-          data: { before: view(existing), after: view(row!) },
+          data: { before: view(existing), after: view(row) },
         });
-        return row!;
+        return row;
       })
       .catch((err: unknown) => {
         throw sqlState(err) === '23505' ? nameTaken(body.name) : err;
       });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   router.patch('/coding-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findTemplate(db, user.companyId, req.params.id);
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(CodingTemplatePatchBody, req.body, 'coding template');
     if (!body.active && existing.isDefault) {
       throw new ApiError(
@@ -165,7 +188,13 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
       );
     }
     const updated = await db.transaction(async (tx) => {
-      const [row] = await tx.update(codingTemplates).set({ active: body.active }).where(eq(codingTemplates.id, existing.id)).returning();
+      const key = eq(codingTemplates.id, existing.id);
+      const [row] = await tx
+        .update(codingTemplates)
+        .set({ active: body.active, version: nextVersion(codingTemplates.version) })
+        .where(and(key, atVersion(codingTemplates.version, expected)))
+        .returning();
+      if (!row) throw await notWritten(tx, codingTemplates, key, 'coding template');
       if (existing.active !== body.active) {
         await audit(tx, {
           companyId: user.companyId,
@@ -175,14 +204,16 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
           data: { id: existing.id },
         });
       }
-      return row!;
+      return row;
     });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   router.delete('/coding-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findTemplate(db, user.companyId, req.params.id);
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     if (existing.isDefault) {
       throw new ApiError(
         409,
@@ -196,7 +227,12 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
       .transaction(async (tx) => {
         const users = await templateUsers(tx, 'coding', existing.id);
         if (users.agreements.length + users.vendors.length > 0) throw inUse('coding template', existing.name, users, advice);
-        await tx.delete(codingTemplates).where(eq(codingTemplates.id, existing.id));
+        const key = eq(codingTemplates.id, existing.id);
+        const [gone] = await tx
+          .delete(codingTemplates)
+          .where(and(key, atVersion(codingTemplates.version, expected)))
+          .returning({ id: codingTemplates.id });
+        if (!gone) throw await notWritten(tx, codingTemplates, key, 'coding template');
         await audit(tx, {
           companyId: user.companyId,
           actor: user.id,
@@ -217,6 +253,16 @@ export function codingTemplatesRouter({ db }: { db: Db }): Router {
   return router;
 }
 
+/** The company's default stops being it (a new version of it: its view changes), but for `keep`. */
+async function dropDefault(tx: Tx, companyId: string, keep?: string): Promise<void> {
+  await tx
+    .update(codingTemplates)
+    .set({ isDefault: false, version: nextVersion(codingTemplates.version) })
+    .where(
+      and(eq(codingTemplates.companyId, companyId), eq(codingTemplates.isDefault, true), keep ? ne(codingTemplates.id, keep) : undefined),
+    );
+}
+
 function columns(body: z.infer<typeof CodingTemplateBody>) {
   return {
     name: body.name,
@@ -233,7 +279,16 @@ function columns(body: z.infer<typeof CodingTemplateBody>) {
 }
 
 function view(t: CodingTemplate) {
-  return { id: t.id, name: t.name, isDefault: t.isDefault, active: t.active, rows: t.rows, taxAccount: t.taxAccount, taxCode: t.taxCode };
+  return {
+    id: t.id,
+    name: t.name,
+    isDefault: t.isDefault,
+    active: t.active,
+    rows: t.rows,
+    taxAccount: t.taxAccount,
+    taxCode: t.taxCode,
+    version: t.version,
+  };
 }
 
 function nameTaken(name: string): ApiError {
@@ -302,13 +357,13 @@ export const codingTemplatesDocs: ApiDocs = (d) => {
   d.path(tag, 'get', '/coding-templates/:id', {
     summary: 'One coding template',
     request: { params: idParam },
-    responses: { 200: d.json(CodingTemplateView, 'The template'), ...d.common, 404: d.error('Unknown or of another company') },
+    responses: { 200: versionedJson(d, CodingTemplateView, 'The template'), ...d.common, 404: d.error('Unknown or of another company') },
   });
   d.path(tag, 'post', '/coding-templates', {
     summary: 'Create a coding template (admins); isDefault makes it the only default',
     request: { body: d.body(CodingTemplateBody) },
     responses: {
-      201: d.json(CodingTemplateView, 'Created (Location: its URL)'),
+      201: versionedJson(d, CodingTemplateView, 'Created (Location: its URL)'),
       ...d.common,
       403: d.error('Not an admin'),
       409: d.error('name_taken'),
@@ -316,38 +371,42 @@ export const codingTemplatesDocs: ApiDocs = (d) => {
     },
   });
   d.path(tag, 'put', '/coding-templates/:id', {
-    summary: 'Replace a coding template (admins); invoices already coded keep their rows',
-    request: { params: idParam, body: d.body(CodingTemplateBody) },
+    summary: 'Replace a coding template (admins; send If-Match); invoices already coded keep their rows',
+    request: { params: idParam, headers: IfMatchHeader, body: d.body(CodingTemplateBody) },
     responses: {
-      200: d.json(CodingTemplateView, 'Replaced'),
+      200: versionedJson(d, CodingTemplateView, 'Replaced'),
       ...d.common,
       403: d.error('Not an admin'),
       404: d.error('Unknown or of another company'),
       409: d.error('name_taken'),
+      412: staleResponse(d),
       422: d.error('Invalid template'),
     },
   });
   d.path(tag, 'patch', '/coding-templates/:id', {
-    summary: 'Deactivate or reactivate (admins): an inactive template is applied to no new invoice; the default cannot be deactivated',
-    request: { params: idParam, body: d.body(CodingTemplatePatchBody) },
+    summary:
+      'Deactivate or reactivate (admins; send If-Match): an inactive template is applied to no new invoice; the default cannot be deactivated',
+    request: { params: idParam, headers: IfMatchHeader, body: d.body(CodingTemplatePatchBody) },
     responses: {
-      200: d.json(CodingTemplateView, 'Changed'),
+      200: versionedJson(d, CodingTemplateView, 'Changed'),
       ...d.common,
       403: d.error('Not an admin'),
       404: d.error('Unknown or of another company'),
       409: d.error('is_default: the default cannot be deactivated'),
+      412: staleResponse(d),
       422: d.error('Invalid body'),
     },
   });
   d.path(tag, 'delete', '/coding-templates/:id', {
-    summary: 'Delete an unused coding template (admins)',
-    request: { params: idParam },
+    summary: 'Delete an unused coding template (admins; send If-Match)',
+    request: { params: idParam, headers: IfMatchHeader },
     responses: {
       204: { description: 'Deleted' },
       ...d.common,
       403: d.error('Not an admin'),
       404: d.error('Unknown or of another company'),
       409: d.error('in_use (details: the agreements and vendors using it; deactivate it instead) or is_default'),
+      412: staleResponse(d),
     },
   });
 };

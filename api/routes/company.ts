@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { audit } from '../../activities/audit';
@@ -6,12 +6,27 @@ import type { Db } from '../../db/client';
 import { settings } from '../../db/schema';
 import { currentUser, requireAdmin } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import type { ApiDocs } from '../openapi';
 import { SettingsPatchBody as SharedSettingsPatchBody } from '../schemas';
 
 /** The settings an admin may change; any field left out stays as it is. */
 export const SettingsPatchBody = SharedSettingsPatchBody.extend({
   receivableAccount: z.string().trim().min(1).max(20).optional(),
+  /** Authorization scheme: an incorrect invoice reaching approval is rejected with the failed checks. */
+  autoRejectIncorrect: z.boolean().optional(),
+  /** Authorization scheme: an invoice rejected as incorrect goes back to approval once reviewed correct. */
+  autoReauthorize: z.boolean().optional(),
 });
 
 const SettingsView = z
@@ -21,6 +36,9 @@ const SettingsView = z
     twoApproverThreshold: z.string().nullable().openapi({ description: "In each invoice's own currency; null for never" }),
     payableAccount: z.string(),
     receivableAccount: z.string(),
+    autoRejectIncorrect: z.boolean(),
+    autoReauthorize: z.boolean(),
+    version: z.number().int().openapi({ description: 'Grows with every change; the ETag is "v<version>"' }),
   })
   .openapi('Settings');
 
@@ -32,28 +50,38 @@ export function companyRouter({ db }: { db: Db }): Router {
   const router = Router();
 
   router.get('/settings', async (_req, res) => {
-    res.json(settingsView(await currentSettings(db, currentUser(res).companyId)));
+    const current = await currentSettings(db, currentUser(res).companyId);
+    res.set('ETag', etag(current.version)).json(settingsView(current));
   });
 
   router.patch('/settings', async (req, res) => {
     const user = requireAdmin(res);
-    const body = parseOr422(SettingsPatchBody, req.body, 'settings');
     const before = await currentSettings(db, user.companyId);
+    const expected = expectedVersion(req);
+    checkVersion(expected, before.version);
+    const body = parseOr422(SettingsPatchBody, req.body, 'settings');
     const updated = await db.transaction(async (tx) => {
-      const [row] =
-        Object.keys(body).length > 0
-          ? await tx.update(settings).set(body).where(eq(settings.companyId, user.companyId)).returning()
-          : [before];
+      const key = eq(settings.companyId, user.companyId);
+      let row = before;
+      if (Object.keys(body).length > 0) {
+        const [changed] = await tx
+          .update(settings)
+          .set({ ...body, version: nextVersion(settings.version) })
+          .where(and(key, atVersion(settings.version, expected)))
+          .returning();
+        if (!changed) throw await notWritten(tx, settings, key, 'settings');
+        row = changed;
+      }
       await audit(tx, {
         companyId: user.companyId,
         actor: user.id,
         kind: 'settings_changed',
         message: `Settings changed: ${Object.keys(body).join(', ') || 'nothing'}`,
-        data: { before: settingsView(before), after: settingsView(row!) },
+        data: { before: settingsView(before), after: settingsView(row) },
       });
-      return row!;
+      return row;
     });
-    res.json(settingsView(updated));
+    res.set('ETag', etag(updated.version)).json(settingsView(updated));
   });
 
   const notAllowed: RequestHandler = (req) => {
@@ -77,6 +105,9 @@ function settingsView(s: typeof settings.$inferSelect): z.infer<typeof SettingsV
     twoApproverThreshold: s.twoApproverThreshold,
     payableAccount: s.payableAccount,
     receivableAccount: s.receivableAccount,
+    autoRejectIncorrect: s.autoRejectIncorrect,
+    autoReauthorize: s.autoReauthorize,
+    version: s.version,
   };
 }
 
@@ -91,15 +122,16 @@ export const settingsDocs: ApiDocs = (d) => {
   const tag = 'Settings';
   d.path(tag, 'get', '/settings', {
     summary: "The company's settings",
-    responses: { 200: d.json(SettingsView, 'The settings'), ...d.common },
+    responses: { 200: versionedJson(d, SettingsView, 'The settings'), ...d.common },
   });
   d.path(tag, 'patch', '/settings', {
-    summary: 'Change some settings (admins); fields left out stay as they are',
-    request: { body: d.body(SettingsPatchBody) },
+    summary: 'Change some settings (admins; send If-Match); fields left out stay as they are',
+    request: { headers: IfMatchHeader, body: d.body(SettingsPatchBody) },
     responses: {
-      200: d.json(SettingsView, 'The settings after the change'),
+      200: versionedJson(d, SettingsView, 'The settings after the change'),
       ...d.common,
       403: d.error('Not an admin'),
+      412: staleResponse(d),
       422: d.error('Invalid body'),
     },
   });

@@ -7,6 +7,17 @@ import { costCentres, users } from '../../db/schema';
 import { currentUser, requireAdmin } from '../auth';
 import { lockDirectory, refreshOpenTasksOf, RefreshOutcomeView, type DirectoryDeps } from '../directory-service';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import type { ApiDocs } from '../openapi';
 import { booleanFilter, decodeCursor, pageOf, pageParams } from '../paging';
 
@@ -41,6 +52,7 @@ const CostCentreView = z.object({
   ownerId: z.string().nullable(),
   active: z.boolean(),
   createdAt: z.string(),
+  version: z.number().int().describe('Grows with every change; the ETag is "v<version>"'),
 });
 const codeParam = z.object({ code: z.string() });
 
@@ -70,7 +82,8 @@ export function costCentresRouter(deps: DirectoryDeps): Router {
   });
 
   router.get('/cost-centres/:code', async (req, res) => {
-    res.json(view(await findCostCentre(db, currentUser(res).companyId, req.params.code)));
+    const costCentre = await findCostCentre(db, currentUser(res).companyId, req.params.code);
+    res.set('ETag', etag(costCentre.version)).json(view(costCentre));
   });
 
   router.post('/cost-centres', async (req, res) => {
@@ -97,12 +110,15 @@ export function costCentresRouter(deps: DirectoryDeps): Router {
     res
       .status(201)
       .location(`/api/v1/cost-centres/${encodeURIComponent(created.code)}`)
+      .set('ETag', etag(created.version))
       .json(view(created));
   });
 
   router.patch('/cost-centres/:code', async (req, res) => {
     const admin = requireAdmin(res);
     const existing = await findCostCentre(db, admin.companyId, req.params.code);
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(CostCentrePatchBody, req.body, 'cost centre');
     const { before, after } = await db.transaction(async (tx) => {
       await lockDirectory(tx, admin.companyId);
@@ -114,17 +130,19 @@ export function costCentresRouter(deps: DirectoryDeps): Router {
           name: body.name ?? current.name,
           ownerId: body.ownerId === undefined ? current.ownerId : body.ownerId,
           active: body.active ?? current.active,
+          version: nextVersion(costCentres.version),
         })
-        .where(key(admin.companyId, current.code))
+        .where(and(key(admin.companyId, current.code), atVersion(costCentres.version, expected)))
         .returning();
+      if (!row) throw await notWritten(tx, costCentres, key(admin.companyId, current.code), 'cost centre');
       await audit(tx, {
         companyId: admin.companyId,
         actor: admin.id,
         kind: 'cost_centre_changed',
         message: `Cost centre ${current.code} changed`,
-        data: { before: view(current), after: view(row!) },
+        data: { before: view(current), after: view(row) },
       });
-      return { before: current, after: row! };
+      return { before: current, after: row };
     });
     // Routing addresses the owner of an active cost centre: a new owner or a deactivation changes
     // who a by-dimension task goes to. The old owner's open tasks are resolved again.
@@ -132,7 +150,7 @@ export function costCentresRouter(deps: DirectoryDeps): Router {
     const refreshed = ownerLeft
       ? await refreshOpenTasksOf(deps, admin, [before.ownerId!], `cost centre ${before.code} changed`)
       : { refreshedInvoices: 0, refreshFailures: [] };
-    res.json({ ...view(after), ...refreshed });
+    res.set('ETag', etag(after.version)).json({ ...view(after), ...refreshed });
   });
 
   return router;
@@ -160,7 +178,7 @@ async function checkOwner(tx: Tx, companyId: string, ownerId: string): Promise<v
 }
 
 function view(c: CostCentre) {
-  return { code: c.code, name: c.name, ownerId: c.ownerId, active: c.active, createdAt: c.createdAt.toISOString() };
+  return { code: c.code, name: c.name, ownerId: c.ownerId, active: c.active, createdAt: c.createdAt.toISOString(), version: c.version };
 }
 
 /** The cost-centre routes in the OpenAPI document. */
@@ -179,13 +197,13 @@ export const costCentresDocs: ApiDocs = (d) => {
   d.path('Cost centres', 'get', '/cost-centres/:code', {
     summary: 'One cost centre',
     request: { params: codeParam },
-    responses: { 200: d.json(CostCentreView, 'The cost centre'), ...d.common, 404: notFound },
+    responses: { 200: versionedJson(d, CostCentreView, 'The cost centre'), ...d.common, 404: notFound },
   });
   d.path('Cost centres', 'post', '/cost-centres', {
     summary: 'Create a cost centre (admins), optionally with its owner',
     request: { body: d.body(CostCentreCreateBody) },
     responses: {
-      201: d.json(CostCentreView, 'Created'),
+      201: versionedJson(d, CostCentreView, 'Created'),
       ...d.common,
       403: d.error('Not an admin'),
       409: d.error('The code is taken (code_taken)'),
@@ -193,13 +211,14 @@ export const costCentresDocs: ApiDocs = (d) => {
     },
   });
   d.path('Cost centres', 'patch', '/cost-centres/:code', {
-    summary: "Rename, change the owner, or (de)activate a cost centre (admins); the old owner's open tasks are re-resolved",
-    request: { params: codeParam, body: d.body(CostCentrePatchBody) },
+    summary: "Rename, change the owner, or (de)activate a cost centre (admins; send If-Match); the old owner's open tasks are re-resolved",
+    request: { params: codeParam, headers: IfMatchHeader, body: d.body(CostCentrePatchBody) },
     responses: {
-      200: d.json(CostCentreView.extend(RefreshOutcomeView), 'Changed'),
+      200: versionedJson(d, CostCentreView.extend(RefreshOutcomeView), 'Changed'),
       ...d.common,
       403: d.error('Not an admin'),
       404: notFound,
+      412: staleResponse(d),
       422: d.error('Invalid change'),
     },
   });

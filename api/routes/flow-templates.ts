@@ -1,13 +1,24 @@
-import { and, asc, eq, ilike, inArray, isNotNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, ilike, inArray, isNotNull, ne, type SQL } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../../activities/audit';
 import { sqlState } from '../../activities/failures';
-import type { Db } from '../../db/client';
+import type { Db, Tx } from '../../db/client';
 import { approvalLimits, costCentres, flowTemplates, users } from '../../db/schema';
 import { resolveAssignees, type FlowStepDefinition } from '../../domain/flow';
 import { currentUser, findOwned, requireAdmin, type CurrentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import { idParam, type ApiDocs } from '../openapi';
 import { after, booleanFilter, containing, decodeCursor, pageOf, pageParams } from '../paging';
 import { FlowStepBody, FlowTemplateBody } from '../schemas';
@@ -20,7 +31,13 @@ export const FlowTemplateListQuery = z.strictObject({
 });
 
 const FlowTemplateView = z
-  .object({ id: z.uuid(), name: z.string(), isDefault: z.boolean(), steps: z.array(FlowStepBody) })
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    isDefault: z.boolean(),
+    steps: z.array(FlowStepBody),
+    version: z.number().int().openapi({ description: 'Grows with every change; the ETag is "v<version>"' }),
+  })
   .openapi('FlowTemplate');
 
 /** CRUD of flow templates; writes need the admin role. */
@@ -46,7 +63,8 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
   });
 
   router.get('/flow-templates/:id', async (req, res) => {
-    res.json(view(await findOwned(db, flowTemplates, currentUser(res).companyId, req.params.id, 'flow template')));
+    const template = await findOwned(db, flowTemplates, currentUser(res).companyId, req.params.id, 'flow template');
+    res.set('ETag', etag(template.version)).json(view(template));
   });
 
   router.post('/flow-templates', async (req, res) => {
@@ -54,7 +72,7 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
     const body = parseOr422(FlowTemplateBody, req.body, 'flow template');
     await assertApprovable(db, user, body.steps);
     const created = await db.transaction(async (tx) => {
-      if (body.isDefault) await tx.update(flowTemplates).set({ isDefault: false }).where(eq(flowTemplates.companyId, user.companyId));
+      if (body.isDefault) await dropDefault(tx, user.companyId);
       const [row] = await tx
         .insert(flowTemplates)
         .values({ companyId: user.companyId, name: body.name, isDefault: body.isDefault, steps: body.steps as FlowStepDefinition[] })
@@ -70,46 +88,62 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
       });
       return row;
     });
-    res.status(201).location(`/api/v1/flow-templates/${created.id}`).json(view(created));
+    res.status(201).location(`/api/v1/flow-templates/${created.id}`).set('ETag', etag(created.version)).json(view(created));
   });
 
   router.put('/flow-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, flowTemplates, user.companyId, req.params.id, 'flow template');
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(FlowTemplateBody, req.body, 'flow template');
     await assertApprovable(db, user, body.steps);
     const updated = await db
       .transaction(async (tx) => {
-        if (body.isDefault) await tx.update(flowTemplates).set({ isDefault: false }).where(eq(flowTemplates.companyId, user.companyId));
+        if (body.isDefault) await dropDefault(tx, user.companyId, existing.id);
+        const key = eq(flowTemplates.id, existing.id);
         const [row] = await tx
           .update(flowTemplates)
-          .set({ name: body.name, isDefault: body.isDefault, steps: body.steps as FlowStepDefinition[] })
-          .where(eq(flowTemplates.id, existing.id))
+          .set({
+            name: body.name,
+            isDefault: body.isDefault,
+            steps: body.steps as FlowStepDefinition[],
+            version: nextVersion(flowTemplates.version),
+          })
+          .where(and(key, atVersion(flowTemplates.version, expected)))
           .returning();
+        if (!row) throw await notWritten(tx, flowTemplates, key, 'flow template');
         await audit(tx, {
           companyId: user.companyId,
           actor: user.id,
           kind: 'flow_template_changed',
           message: `Flow template "${existing.name}" changed`,
-          data: { before: view(existing), after: view(row!) },
+          data: { before: view(existing), after: view(row) },
         });
-        return row!;
+        return row;
       })
       .catch((err: unknown) => {
         throw sqlState(err) === '23505' ? nameTaken(body.name) : err;
       });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   router.delete('/flow-templates/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, flowTemplates, user.companyId, req.params.id, 'flow template');
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const advice = 'give them another flow template first (PUT /agreements/{id}, PATCH /vendors/{id} with flowTemplateId)';
     await db
       .transaction(async (tx) => {
         const users = await templateUsers(tx, 'flow', existing.id);
         if (users.agreements.length + users.vendors.length > 0) throw inUse('flow template', existing.name, users, advice);
-        await tx.delete(flowTemplates).where(eq(flowTemplates.id, existing.id));
+        const key = eq(flowTemplates.id, existing.id);
+        const [gone] = await tx
+          .delete(flowTemplates)
+          .where(and(key, atVersion(flowTemplates.version, expected)))
+          .returning({ id: flowTemplates.id });
+        if (!gone) throw await notWritten(tx, flowTemplates, key, 'flow template');
         await audit(tx, {
           companyId: user.companyId,
           actor: user.id,
@@ -130,7 +164,15 @@ export function flowTemplatesRouter({ db }: { db: Db }): Router {
 }
 
 function view(t: typeof flowTemplates.$inferSelect) {
-  return { id: t.id, name: t.name, isDefault: t.isDefault, steps: t.steps };
+  return { id: t.id, name: t.name, isDefault: t.isDefault, steps: t.steps, version: t.version };
+}
+
+/** The company's default stops being it (a new version of it: its view changes), but for `keep`. */
+async function dropDefault(tx: Tx, companyId: string, keep?: string): Promise<void> {
+  await tx
+    .update(flowTemplates)
+    .set({ isDefault: false, version: nextVersion(flowTemplates.version) })
+    .where(and(eq(flowTemplates.companyId, companyId), eq(flowTemplates.isDefault, true), keep ? ne(flowTemplates.id, keep) : undefined));
 }
 
 function nameTaken(name: string): ApiError {
@@ -188,13 +230,13 @@ export const flowTemplatesDocs: ApiDocs = (d) => {
   d.path(tag, 'get', '/flow-templates/:id', {
     summary: 'One flow template',
     request: { params: idParam },
-    responses: { 200: d.json(FlowTemplateView, 'The template'), ...d.common, 404: d.error('Unknown or of another company') },
+    responses: { 200: versionedJson(d, FlowTemplateView, 'The template'), ...d.common, 404: d.error('Unknown or of another company') },
   });
   d.path(tag, 'post', '/flow-templates', {
     summary: 'Create a flow template (admins); isDefault makes it the only default',
     request: { body: d.body(FlowTemplateBody) },
     responses: {
-      201: d.json(FlowTemplateView, 'Created (Location: its URL)'),
+      201: versionedJson(d, FlowTemplateView, 'Created (Location: its URL)'),
       ...d.common,
       403: d.error('Not an admin'),
       409: d.error('name_taken'),
@@ -202,26 +244,28 @@ export const flowTemplatesDocs: ApiDocs = (d) => {
     },
   });
   d.path(tag, 'put', '/flow-templates/:id', {
-    summary: 'Replace a flow template (admins)',
-    request: { params: idParam, body: d.body(FlowTemplateBody) },
+    summary: 'Replace a flow template (admins; send If-Match)',
+    request: { params: idParam, headers: IfMatchHeader, body: d.body(FlowTemplateBody) },
     responses: {
-      200: d.json(FlowTemplateView, 'Replaced'),
+      200: versionedJson(d, FlowTemplateView, 'Replaced'),
       ...d.common,
       403: d.error('Not an admin'),
       404: d.error('Unknown or of another company'),
       409: d.error('name_taken'),
+      412: staleResponse(d),
       422: d.error('Invalid template, or a step nobody could act on'),
     },
   });
   d.path(tag, 'delete', '/flow-templates/:id', {
-    summary: 'Delete a flow template nothing uses (admins)',
-    request: { params: idParam },
+    summary: 'Delete a flow template nothing uses (admins; send If-Match)',
+    request: { params: idParam, headers: IfMatchHeader },
     responses: {
       204: { description: 'Deleted' },
       ...d.common,
       403: d.error('Not an admin'),
       404: d.error('Unknown or of another company'),
       409: d.error('in_use: details list the agreements (ids) and vendors (names) that use it'),
+      412: staleResponse(d),
     },
   });
 };

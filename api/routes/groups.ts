@@ -7,6 +7,17 @@ import { flowTemplates, groups, users } from '../../db/schema';
 import { currentUser, requireAdmin } from '../auth';
 import { lockDirectory, refreshOpenTasksOf, RefreshOutcomeView, type DirectoryDeps } from '../directory-service';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import type { ApiDocs } from '../openapi';
 
 /** Readable group ids, as flow templates and users name them. */
@@ -34,7 +45,13 @@ export const GroupPatchBody = z.strictObject({
   members: Members.optional(),
 });
 
-const GroupView = z.object({ id: z.string(), name: z.string(), members: z.array(z.string()), createdAt: z.string() });
+const GroupView = z.object({
+  id: z.string(),
+  name: z.string(),
+  members: z.array(z.string()),
+  createdAt: z.string(),
+  version: z.number().int().describe('Grows with every change, of the members too; the ETag is "v<version>"'),
+});
 const groupIdParam = z.object({ id: z.string() });
 
 type Group = typeof groups.$inferSelect;
@@ -54,7 +71,7 @@ export function groupsRouter(deps: DirectoryDeps): Router {
   router.get('/groups/:id', async (req, res) => {
     const user = currentUser(res);
     const group = await findGroup(db, user.companyId, req.params.id);
-    res.json(view(group, (await membersOf(db, user.companyId, group.id)).get(group.id) ?? []));
+    res.set('ETag', etag(group.version)).json(view(group, (await membersOf(db, user.companyId, group.id)).get(group.id) ?? []));
   });
 
   router.post('/groups', async (req, res) => {
@@ -80,26 +97,32 @@ export function groupsRouter(deps: DirectoryDeps): Router {
       });
       return view(row, [...members].sort());
     });
-    res.status(201).location(`/api/v1/groups/${created.id}`).json(created);
+    res.status(201).location(`/api/v1/groups/${created.id}`).set('ETag', etag(created.version)).json(created);
   });
 
   router.patch('/groups/:id', async (req, res) => {
     const admin = requireAdmin(res);
     const group = await findGroup(db, admin.companyId, req.params.id);
+    const expected = expectedVersion(req);
+    checkVersion(expected, group.version);
     const body = parseOr422(GroupPatchBody, req.body, 'group');
     const { changed, removed } = await db.transaction(async (tx) => {
       await lockDirectory(tx, admin.companyId);
       const before = (await membersOf(tx, admin.companyId, group.id)).get(group.id) ?? [];
-      const [row] = body.name
-        ? await tx.update(groups).set({ name: body.name }).where(groupKey(admin.companyId, group.id)).returning()
-        : [group];
+      const key = groupKey(admin.companyId, group.id);
+      const [row] = await tx
+        .update(groups)
+        .set({ name: body.name ?? group.name, version: nextVersion(groups.version) })
+        .where(and(key, atVersion(groups.version, expected)))
+        .returning();
+      if (!row) throw await notWritten(tx, groups, key, 'group');
       let members = before;
       if (body.members) {
         await checkMembers(tx, admin.companyId, body.members);
         await setMembership(tx, admin.companyId, group.id, body.members);
         members = [...body.members].sort();
       }
-      const after = view(row!, members);
+      const after = view(row, members);
       await audit(tx, {
         companyId: admin.companyId,
         actor: admin.id,
@@ -111,12 +134,14 @@ export function groupsRouter(deps: DirectoryDeps): Router {
     });
     // Those who left the group may be on tasks only because of it.
     const refreshed = await refreshOpenTasksOf(deps, admin, removed, `group ${group.id} changed`);
-    res.json({ ...changed, ...refreshed });
+    res.set('ETag', etag(changed.version)).json({ ...changed, ...refreshed });
   });
 
   router.delete('/groups/:id', async (req, res) => {
     const admin = requireAdmin(res);
     const group = await findGroup(db, admin.companyId, req.params.id);
+    const expected = expectedVersion(req);
+    checkVersion(expected, group.version);
     await db.transaction(async (tx) => {
       await lockDirectory(tx, admin.companyId);
       const templates = await tx
@@ -135,9 +160,14 @@ export function groupsRouter(deps: DirectoryDeps): Router {
           using.map((t) => ({ flowTemplateId: t.id, name: t.name })),
         );
       }
+      const key = groupKey(admin.companyId, group.id);
+      const [gone] = await tx
+        .delete(groups)
+        .where(and(key, atVersion(groups.version, expected)))
+        .returning({ id: groups.id });
+      if (!gone) throw await notWritten(tx, groups, key, 'group');
       const members = (await membersOf(tx, admin.companyId, group.id)).get(group.id) ?? [];
       await setMembership(tx, admin.companyId, group.id, []);
-      await tx.delete(groups).where(groupKey(admin.companyId, group.id));
       await audit(tx, {
         companyId: admin.companyId,
         actor: admin.id,
@@ -188,24 +218,37 @@ async function checkMembers(tx: Tx, companyId: string, members: string[]): Promi
   if (details.length > 0) throw new ApiError(422, 'validation_failed', 'The group is not valid', details);
 }
 
-/** Makes exactly `members` carry the group id in `users.groups`. */
+/** Makes exactly `members` carry the group id in `users.groups`; a user whose groups change is at a new version. */
 async function setMembership(tx: Tx, companyId: string, groupId: string, members: string[]): Promise<void> {
   const inGroup = sql`${users.groups} @> array[${groupId}]::text[]`;
   const leaving = [eq(users.companyId, companyId), inGroup];
   if (members.length > 0) leaving.push(notInArray(users.id, members));
   await tx
     .update(users)
-    .set({ groups: sql`array_remove(${users.groups}, ${groupId})` })
+    .set({ groups: sql`array_remove(${users.groups}, ${groupId})`, version: nextVersion(users.version) })
     .where(and(...leaving));
   if (members.length === 0) return;
   await tx
     .update(users)
-    .set({ groups: sql`array_append(${users.groups}, ${groupId})` })
+    .set({ groups: sql`array_append(${users.groups}, ${groupId})`, version: nextVersion(users.version) })
     .where(and(eq(users.companyId, companyId), inArray(users.id, members), sql`not (${inGroup})`));
 }
 
 function view(g: Group, members: string[]) {
-  return { id: g.id, name: g.name, members, createdAt: g.createdAt.toISOString() };
+  return { id: g.id, name: g.name, members, createdAt: g.createdAt.toISOString(), version: g.version };
+}
+
+/**
+ * The groups' members are kept on the users: a user write that adds or removes groups changes
+ * those groups' member lists, so they are at a new version too (a stale group edit would otherwise
+ * put back a member removed meanwhile).
+ */
+export async function touchGroups(tx: Tx, companyId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx
+    .update(groups)
+    .set({ version: nextVersion(groups.version) })
+    .where(and(eq(groups.companyId, companyId), inArray(groups.id, ids)));
 }
 
 /** The group routes in the OpenAPI document. */
@@ -218,13 +261,13 @@ export const groupsDocs: ApiDocs = (d) => {
   d.path('Groups', 'get', '/groups/:id', {
     summary: 'One group with its members',
     request: { params: groupIdParam },
-    responses: { 200: d.json(GroupView, 'The group'), ...d.common, 404: notFound },
+    responses: { 200: versionedJson(d, GroupView, 'The group'), ...d.common, 404: notFound },
   });
   d.path('Groups', 'post', '/groups', {
     summary: 'Create a group (admins), optionally with members',
     request: { body: d.body(GroupCreateBody) },
     responses: {
-      201: d.json(GroupView, 'Created'),
+      201: versionedJson(d, GroupView, 'Created'),
       ...d.common,
       403: d.error('Not an admin'),
       409: d.error('The id is taken (id_taken)'),
@@ -232,25 +275,27 @@ export const groupsDocs: ApiDocs = (d) => {
     },
   });
   d.path('Groups', 'patch', '/groups/:id', {
-    summary: 'Rename a group or replace its members (admins); members who leave have their open tasks re-resolved',
-    request: { params: groupIdParam, body: d.body(GroupPatchBody) },
+    summary: 'Rename a group or replace its members (admins; send If-Match); members who leave have their open tasks re-resolved',
+    request: { params: groupIdParam, headers: IfMatchHeader, body: d.body(GroupPatchBody) },
     responses: {
-      200: d.json(GroupView.extend(RefreshOutcomeView), 'Changed'),
+      200: versionedJson(d, GroupView.extend(RefreshOutcomeView), 'Changed'),
       ...d.common,
       403: d.error('Not an admin'),
       404: notFound,
+      412: staleResponse(d),
       422: d.error('Invalid change or unknown member'),
     },
   });
   d.path('Groups', 'delete', '/groups/:id', {
-    summary: 'Delete a group (admins) and take it off every user; refused while a flow template addresses it',
-    request: { params: groupIdParam },
+    summary: 'Delete a group (admins; send If-Match) and take it off every user; refused while a flow template addresses it',
+    request: { params: groupIdParam, headers: IfMatchHeader },
     responses: {
       204: { description: 'Deleted' },
       ...d.common,
       403: d.error('Not an admin'),
       404: notFound,
       409: d.error('Flow templates address the group (in_use); details name them'),
+      412: staleResponse(d),
     },
   });
 };

@@ -2,13 +2,17 @@ import { Router } from 'express';
 import { currentUser } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
 import type { Request } from 'express';
+import type { Logger } from '../../lib/logger';
+import { answerBatch } from '../batch-service';
 import {
+  BULK_REVIEW_LIMIT,
   changeCoding,
   createInvoice,
   invoiceDetail,
   invoiceDocument,
   listInvoices,
   performAction,
+  selectInvoices,
   type ServiceDeps,
 } from '../invoices-service';
 import { ublIntakeRequest } from '../ubl-intake';
@@ -17,6 +21,7 @@ import { idParam, type ApiDocs } from '../openapi';
 import type { ActionName } from '../../workflows/definitions';
 import {
   ApprovalBody,
+  BulkReviewBody,
   CodingBody,
   DelegateBody,
   ExceptionsReviewBody,
@@ -24,11 +29,13 @@ import {
   InvoiceListQuery,
   MAX_LINES,
   NotMineBody,
+  OverrideReviewBody,
   ReassignBody,
   RejectBody,
   ResolveExceptionBody,
   RefreshBody,
   RestartBody,
+  ReviewAgainBody,
 } from '../schemas';
 
 /** URL names of the actions a user takes on one invoice, with their body schemas. */
@@ -48,7 +55,7 @@ const adminActions = [
   ['refresh', 'refresh', RefreshBody],
 ] as const;
 
-export function invoicesRouter(deps: ServiceDeps): Router {
+export function invoicesRouter(deps: ServiceDeps & { log: Logger }): Router {
   const router = Router();
 
   router.post('/invoices', async (req, res) => {
@@ -100,6 +107,36 @@ export function invoicesRouter(deps: ServiceDeps): Router {
   router.get('/invoices/:id', async (req, res) => {
     const detail = await invoiceDetail(deps.db, currentUser(res), req.params.id);
     res.set('ETag', codingTag(detail.codingVersion)).json(detail);
+  });
+
+  router.post('/invoices/:id/review', async (req, res) => {
+    const user = currentUser(res);
+    const payload = parseOr422(ReviewAgainBody, req.body ?? {}, 'review');
+    res.json(
+      await performAction(deps, user, req.params.id, 'reviewAgain', payload, updateIdOf(req, user.id, req.params.id, 'reviewAgain')),
+    );
+  });
+
+  router.put('/invoices/:id/review', async (req, res) => {
+    const user = currentUser(res);
+    const payload = parseOr422(OverrideReviewBody, req.body ?? {}, 'review');
+    res.json(
+      await performAction(deps, user, req.params.id, 'overrideReview', payload, updateIdOf(req, user.id, req.params.id, 'overrideReview')),
+    );
+  });
+
+  router.post('/invoices/review', async (req, res) => {
+    const user = currentUser(res);
+    const body = parseOr422(BulkReviewBody, req.body, 'bulk review');
+    const invoiceIds = body.invoiceIds ?? (await selectInvoices(deps.db, user, body.filter ?? {}, BULK_REVIEW_LIMIT));
+    await answerBatch(
+      deps as ServiceDeps & { log: Logger },
+      user,
+      { action: 'reviewAgain', payload: {}, withTaskIds: false },
+      invoiceIds,
+      req,
+      res,
+    );
   });
 
   router.patch('/invoices/:id/coding', async (req, res) => {
@@ -202,6 +239,36 @@ export const invoicesDocs: ApiDocs = (d) => {
     summary: 'The original document, byte for byte',
     request: { params: idParam },
     responses: { 200: { description: 'The document as received' }, ...d.common, 404: d.error('Unknown or not visible') },
+  });
+  d.path('Review', 'post', '/invoices/:id/review', {
+    summary: 'Review the invoice again with the rules in force now',
+    request: { params: idParam, body: d.body(ReviewAgainBody) },
+    responses: {
+      200: d.json(ActionResultBody, 'Reviewed'),
+      ...d.common,
+      404: d.error('Unknown or not visible'),
+      409: d.error('Not reviewed automatically'),
+    },
+  });
+  d.path('Review', 'put', '/invoices/:id/review', {
+    summary: 'Mark the invoice correct by hand (permission review:override); it is not reviewed automatically afterwards',
+    request: { params: idParam, body: d.body(OverrideReviewBody) },
+    responses: {
+      200: d.json(ActionResultBody, 'Marked correct'),
+      ...d.common,
+      403: d.error('Without the review:override permission'),
+      404: d.error('Unknown or not visible'),
+      422: d.error('Invalid body'),
+    },
+  });
+  d.path('Review', 'post', '/invoices/review', {
+    summary: 'Review several invoices again (ids or a filter); one result each, NDJSON progress with Accept: application/x-ndjson',
+    request: { body: d.body(BulkReviewBody) },
+    responses: {
+      200: d.json(z.object({ results: z.array(z.unknown()) }), 'One result per invoice'),
+      ...d.common,
+      422: d.error('Invalid body'),
+    },
   });
   d.path('Invoices', 'patch', '/invoices/:id/coding', {
     summary:

@@ -1,3 +1,4 @@
+import { PERMISSIONS } from '../../domain/stages';
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, ilike, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
 import { Router } from 'express';
@@ -11,10 +12,21 @@ import { hashToken } from '../../lib/tokens';
 import { currentUser, isUuid, requireAdmin, type CurrentUser } from '../auth';
 import { lockDirectory, refreshOpenTasksOf, RefreshOutcomeView, type DirectoryDeps } from '../directory-service';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import type { ApiDocs } from '../openapi';
 import { booleanFilter, containing, decodeCursor, pageOf, pageParams } from '../paging';
 import { CostCentreCode } from './cost-centres';
-import { GroupId } from './groups';
+import { GroupId, touchGroups } from './groups';
 
 /** Readable, because admins type user ids into signals in the Temporal Web UI. */
 export const UserId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,119}$/, 'lowercase letters, digits, ".", "_" and "-", such as "demo.frank"');
@@ -61,6 +73,8 @@ const userFields = {
   costCentres: z.array(CostCentreCode).max(1000).superRefine(uniqueBy(String, 'cost centre')),
   confidential: z.boolean(),
   active: z.boolean(),
+  /** Granted beyond the roles: review:override, environment:admin. */
+  permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length).superRefine(uniqueBy(String, 'permission')),
   approvalLimits: z
     .array(ApprovalLimitInput)
     .max(200)
@@ -76,6 +90,7 @@ export const UserCreateBody = z.strictObject({
   costCentres: userFields.costCentres.default([]),
   confidential: userFields.confidential.default(false),
   active: userFields.active.default(true),
+  permissions: userFields.permissions.default([]),
   approvalLimits: userFields.approvalLimits.default([]),
 });
 
@@ -87,6 +102,7 @@ export const UserPatchBody = z.strictObject({
   costCentres: userFields.costCentres.optional(),
   confidential: userFields.confidential.optional(),
   active: userFields.active.optional(),
+  permissions: userFields.permissions.optional(),
   approvalLimits: userFields.approvalLimits.optional(),
 });
 
@@ -110,8 +126,10 @@ const UserView = z.object({
   costCentres: z.array(z.string()),
   confidential: z.boolean(),
   active: z.boolean(),
+  permissions: z.array(z.string()),
   approvalLimits: z.array(z.object({ currency: z.string(), amount: z.string().nullable() })),
   createdAt: z.string(),
+  version: z.number().int().describe('Grows with every change, of the group memberships too; the ETag is "v<version>"'),
 });
 const TokenView = z.object({
   id: z.uuid(),
@@ -160,7 +178,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
 
   router.get('/users/:id', async (req, res) => {
     const found = await findUser(db, currentUser(res).companyId, req.params.id);
-    res.json(view(found, (await limitsOf(db, [found.id])).get(found.id) ?? []));
+    res.set('ETag', etag(found.version)).json(view(found, (await limitsOf(db, [found.id])).get(found.id) ?? []));
   });
 
   router.post('/users', async (req, res) => {
@@ -180,10 +198,12 @@ export function usersRouter(deps: DirectoryDeps): Router {
           costCentres: body.costCentres,
           confidential: body.confidential,
           active: body.active,
+          permissions: body.permissions,
         })
         .onConflictDoNothing()
         .returning();
       if (!row) throw new ApiError(409, 'id_taken', `A user with the id ${body.id} exists already; choose another id`);
+      await touchGroups(tx, admin.companyId, body.groups);
       const limits = normalisedLimits(body.approvalLimits);
       if (limits.length > 0) await tx.insert(approvalLimits).values(limits.map((l) => ({ userId: row.id, ...l })));
       await audit(tx, {
@@ -195,12 +215,14 @@ export function usersRouter(deps: DirectoryDeps): Router {
       });
       return view(row, limits);
     });
-    res.status(201).location(`/api/v1/users/${created.id}`).json(created);
+    res.status(201).location(`/api/v1/users/${created.id}`).set('ETag', etag(created.version)).json(created);
   });
 
   router.patch('/users/:id', async (req, res) => {
     const admin = requireAdmin(res);
     const target = await findUser(db, admin.companyId, req.params.id);
+    const expected = expectedVersion(req);
+    checkVersion(expected, target.version);
     const body = parseOr422(UserPatchBody, req.body, 'user');
     const { before, after, routingChanges } = await db.transaction(async (tx) => {
       await lockDirectory(tx, admin.companyId);
@@ -216,15 +238,24 @@ export function usersRouter(deps: DirectoryDeps): Router {
         costCentres: body.costCentres ?? current!.costCentres,
         confidential: body.confidential ?? current!.confidential,
         active: body.active ?? current!.active,
+        permissions: body.permissions ?? current!.permissions,
       };
       await keepAConfidentialAdmin(tx, current!, next);
-      const [row] = await tx.update(users).set(next).where(eq(users.id, target.id)).returning();
+      const key = eq(users.id, target.id);
+      const [row] = await tx
+        .update(users)
+        .set({ ...next, version: nextVersion(users.version) })
+        .where(and(key, atVersion(users.version, expected)))
+        .returning();
+      if (!row) throw await notWritten(tx, users, key, 'user');
+      const joinedOrLeft = [...next.groups, ...current!.groups].filter((g) => next.groups.includes(g) !== current!.groups.includes(g));
+      await touchGroups(tx, admin.companyId, joinedOrLeft);
       if (body.approvalLimits) {
         await tx.delete(approvalLimits).where(eq(approvalLimits.userId, target.id));
         if (newLimits.length > 0) await tx.insert(approvalLimits).values(newLimits.map((l) => ({ userId: target.id, ...l })));
       }
       const beforeView = view(current!, oldLimits);
-      const afterView = view(row!, newLimits);
+      const afterView = view(row, newLimits);
       const changes = routingChangesOf(beforeView, afterView);
       await audit(tx, {
         companyId: admin.companyId,
@@ -240,7 +271,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
       routingChanges.length > 0
         ? await refreshOpenTasksOf(deps, admin, [before.id], `user ${before.id} changed (${routingChanges.join(', ')})`)
         : { refreshedInvoices: 0, refreshFailures: [] };
-    res.json({ ...after, ...refreshed });
+    res.set('ETag', etag(after.version)).json({ ...after, ...refreshed });
   });
 
   router.post('/users/:id/tokens', async (req, res) => {
@@ -431,8 +462,10 @@ function view(u: User, limits: Limit[]) {
     costCentres: u.costCentres,
     confidential: u.confidential,
     active: u.active,
+    permissions: u.permissions,
     approvalLimits: limits,
     createdAt: u.createdAt.toISOString(),
+    version: u.version,
   };
 }
 
@@ -457,13 +490,13 @@ export const usersDocs: ApiDocs = (d) => {
   d.path('Users', 'get', '/users/:id', {
     summary: 'One user with roles, groups, cost centres, clearance and approval limits',
     request: { params: userIdParam },
-    responses: { 200: d.json(UserView, 'The user'), ...d.common, 404: notFound },
+    responses: { 200: versionedJson(d, UserView, 'The user'), ...d.common, 404: notFound },
   });
   d.path('Users', 'post', '/users', {
     summary: "Create a user (admins); approval limit amounts in the currency's minor digits, null for no limit",
     request: { body: d.body(UserCreateBody) },
     responses: {
-      201: d.json(UserView, 'Created'),
+      201: versionedJson(d, UserView, 'Created'),
       ...d.common,
       403: d.error('Not an admin'),
       409: d.error('The id is taken (id_taken)'),
@@ -471,14 +504,16 @@ export const usersDocs: ApiDocs = (d) => {
     },
   });
   d.path('Users', 'patch', '/users/:id', {
-    summary: 'Change a user (admins; deactivate with active: false). Changes routing looks at re-resolve the open tasks the user is on',
-    request: { params: userIdParam, body: d.body(UserPatchBody) },
+    summary:
+      'Change a user (admins; send If-Match; deactivate with active: false). Changes routing looks at re-resolve the open tasks the user is on',
+    request: { params: userIdParam, headers: IfMatchHeader, body: d.body(UserPatchBody) },
     responses: {
-      200: d.json(UserView.extend(RefreshOutcomeView), 'Changed, with how many open invoices were refreshed'),
+      200: versionedJson(d, UserView.extend(RefreshOutcomeView), 'Changed, with how many open invoices were refreshed'),
       ...d.common,
       403: d.error('Not an admin'),
       404: notFound,
       409: d.error('The last active admin cleared for confidential invoices (last_confidential_admin)'),
+      412: staleResponse(d),
       422: d.error('Invalid change; details list every problem'),
     },
   });

@@ -7,6 +7,17 @@ import type { Db } from '../../db/client';
 import { codingTemplates, flowTemplates, vendors } from '../../db/schema';
 import { currentUser, findOwned, requireAdmin } from '../auth';
 import { ApiError, parseOr422 } from '../errors';
+import {
+  atVersion,
+  checkVersion,
+  etag,
+  expectedVersion,
+  IfMatchHeader,
+  nextVersion,
+  notWritten,
+  staleResponse,
+  versionedJson,
+} from '../etag';
 import { idParam, type ApiDocs } from '../openapi';
 import { after, containing, decodeCursor, pageOf, pageParams } from '../paging';
 import { VendorPatchBody as VendorDefaultsBody } from '../schemas';
@@ -39,6 +50,7 @@ const VendorView = z
     email: z.string().nullable(),
     flowTemplateId: z.uuid().nullable(),
     codingTemplateId: z.uuid().nullable(),
+    version: z.number().int().openapi({ description: 'Grows with every change; the ETag is "v<version>"' }),
   })
   .openapi('Vendor');
 
@@ -66,7 +78,8 @@ export function vendorsRouter({ db }: { db: Db }): Router {
   });
 
   router.get('/vendors/:id', async (req, res) => {
-    res.json(view(await findOwned(db, vendors, currentUser(res).companyId, req.params.id, 'vendor')));
+    const vendor = await findOwned(db, vendors, currentUser(res).companyId, req.params.id, 'vendor');
+    res.set('ETag', etag(vendor.version)).json(view(vendor));
   });
 
   router.post('/vendors', async (req, res) => {
@@ -91,34 +104,42 @@ export function vendorsRouter({ db }: { db: Db }): Router {
       .catch(async (err: unknown) => {
         throw (await duplicateOf(db, err, user.companyId, body)) ?? err;
       });
-    res.status(201).location(`/api/v1/vendors/${created.id}`).json(view(created));
+    res.status(201).location(`/api/v1/vendors/${created.id}`).set('ETag', etag(created.version)).json(view(created));
   });
 
   router.patch('/vendors/:id', async (req, res) => {
     const user = requireAdmin(res);
     const existing = await findOwned(db, vendors, user.companyId, req.params.id, 'vendor');
+    const expected = expectedVersion(req);
+    checkVersion(expected, existing.version);
     const body = parseOr422(VendorPatchBody, req.body, 'vendor');
     await checkTemplates(db, user.companyId, body, existing);
     if (Object.keys(body).length === 0) {
-      res.json(view(existing));
+      res.set('ETag', etag(existing.version)).json(view(existing));
       return;
     }
     const updated = await db
       .transaction(async (tx) => {
-        const [row] = await tx.update(vendors).set(body).where(eq(vendors.id, existing.id)).returning();
+        const key = eq(vendors.id, existing.id);
+        const [row] = await tx
+          .update(vendors)
+          .set({ ...body, version: nextVersion(vendors.version) })
+          .where(and(key, atVersion(vendors.version, expected)))
+          .returning();
+        if (!row) throw await notWritten(tx, vendors, key, 'vendor');
         await audit(tx, {
           companyId: user.companyId,
           actor: user.id,
           kind: 'vendor_changed',
           message: `Vendor "${existing.name}" changed`,
-          data: { before: view(existing), after: view(row!) },
+          data: { before: view(existing), after: view(row) },
         });
-        return row!;
+        return row;
       })
       .catch(async (err: unknown) => {
         throw (await duplicateOf(db, err, user.companyId, body, existing.id)) ?? err;
       });
-    res.json(view(updated));
+    res.set('ETag', etag(updated.version)).json(view(updated));
   });
 
   return router;
@@ -133,6 +154,7 @@ function view(v: Vendor) {
     email: v.email,
     flowTemplateId: v.flowTemplateId,
     codingTemplateId: v.codingTemplateId,
+    version: v.version,
   };
 }
 
@@ -214,13 +236,13 @@ export const vendorsDocs: ApiDocs = (d) => {
   d.path(tag, 'get', '/vendors/:id', {
     summary: 'One vendor',
     request: { params: idParam },
-    responses: { 200: d.json(VendorView, 'The vendor'), ...d.common, 404: d.error('Unknown or of another company') },
+    responses: { 200: versionedJson(d, VendorView, 'The vendor'), ...d.common, 404: d.error('Unknown or of another company') },
   });
   d.path(tag, 'post', '/vendors', {
     summary: 'Create a vendor (admins), with its default flow and coding templates',
     request: { body: d.body(VendorBody) },
     responses: {
-      201: d.json(VendorView, 'Created (Location: its URL)'),
+      201: versionedJson(d, VendorView, 'Created (Location: its URL)'),
       ...d.common,
       403: d.error('Not an admin'),
       409: d.error('duplicate_vendor: another vendor has the VAT number or endpoint id (details: existingId)'),
@@ -228,14 +250,15 @@ export const vendorsDocs: ApiDocs = (d) => {
     },
   });
   d.path(tag, 'patch', '/vendors/:id', {
-    summary: 'Change a vendor (admins): name, identifiers, e-mail, default templates (null clears)',
-    request: { params: idParam, body: d.body(VendorPatchBody) },
+    summary: 'Change a vendor (admins): name, identifiers, e-mail, default templates (null clears); send If-Match',
+    request: { params: idParam, headers: IfMatchHeader, body: d.body(VendorPatchBody) },
     responses: {
-      200: d.json(VendorView, 'Changed'),
+      200: versionedJson(d, VendorView, 'Changed'),
       ...d.common,
       403: d.error('Not an admin'),
       404: d.error('Unknown or of another company'),
       409: d.error('duplicate_vendor: another vendor has the VAT number or endpoint id (details: existingId)'),
+      412: staleResponse(d),
       422: d.error('Invalid change, unknown template or an inactive coding template'),
     },
   });

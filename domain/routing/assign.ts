@@ -24,6 +24,8 @@ export interface DirectoryUser {
   confidential: boolean;
   active: boolean;
   approvalLimits: readonly ApprovalLimit[];
+  /** Granted permissions beyond the roles, e.g. `review:override`. */
+  permissions?: readonly string[];
 }
 
 /** What a task is for: a flow step, or one of the clerks' tasks outside the flow. */
@@ -229,8 +231,11 @@ export interface ActorFacts {
   userId: string;
   /** An active admin of the invoice's company. */
   admin: boolean;
+  /** Granted permissions (e.g. `review:override`) of an active user of the company. */
+  permissions?: string[];
 }
 
 export function actorFacts(user: DirectoryUser | undefined, companyId: string, userId: string): ActorFacts {
-  return { userId, admin: !!user && user.active && user.companyId === companyId && user.roles.includes('admin') };
+  const member = !!user && user.active && user.companyId === companyId;
+  return { userId, admin: member && user.roles.includes('admin'), permissions: member ? [...(user.permissions ?? [])] : [] };
 }

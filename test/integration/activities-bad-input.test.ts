@@ -122,6 +122,7 @@ describe('activities on bad input', () => {
     expect(await activities.checkActor({ companyId: company.companyId, userId: 'nobody.at.all' })).toEqual({
       userId: 'nobody.at.all',
       admin: false,
+      permissions: [],
     });
     expect(await activities.resolveAssigneeSpec({ companyId: company.companyId, spec: { users: ['nobody'] } })).toEqual([]);
   });

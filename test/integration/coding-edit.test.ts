@@ -118,7 +118,11 @@ describe('correcting the coding of an invoice', () => {
       (x) => x.rows.length === 3 && x.rows[1]!.rowId === after[1]!.id,
     );
     expect(s.stage).toBe('review');
-    expect(s.history.at(-1)).toMatchObject({ action: 'codingChanged', actor: u('bob') });
+    // The change, then the automatic review it triggers.
+    expect(s.history.slice(-2)).toEqual([
+      expect.objectContaining({ action: 'codingChanged', actor: u('bob') }),
+      expect.objectContaining({ action: 'review', message: 'Reviewed correct' }),
+    ]);
     expect((await act('bob', id, 'approve')).body).toMatchObject({ stage: 'approval' });
   });
 

@@ -350,6 +350,35 @@ describe('every directory route: company-scoped, admins write, malformed input i
     expect(refs[1]!.body.error.details.map((d: { path: string }) => d.path)).toEqual(['groups.0', 'costCentres.0']);
   });
 
+  it('a write with a stale If-Match is 412 and changes nothing', async () => {
+    expect((await call('POST', '/groups', 'erin', { id: 'stale-check', name: 'Stale check' })).status).toBe(201);
+    expect((await call('POST', '/cost-centres', 'erin', { code: 'CC-STALE', name: 'Stale check' })).status).toBe(201);
+    const writes: [string, string, unknown?][] = [
+      ['PATCH', `/users/${u('carol')}`, { name: 'Someone else' }],
+      ['PATCH', '/groups/stale-check', { name: 'Someone else' }],
+      ['DELETE', '/groups/stale-check'],
+      ['PATCH', '/cost-centres/CC-STALE', { name: 'Someone else' }],
+    ];
+    for (const [method, path, body] of writes) {
+      const read = await call('GET', path, 'erin');
+      const current = read.headers.get('etag')!;
+      expect(current).toBe(`"v${read.body.version}"`);
+      const res = await stack.api(method, `/api/v1${path}`, {
+        as: 'erin',
+        ...(body === undefined ? {} : { body }),
+        headers: { 'if-match': `"v${read.body.version + 1}"` },
+      });
+      expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({
+        method,
+        path,
+        status: 412,
+        code: 'stale_version',
+      });
+      const again = await call('GET', path, 'erin');
+      expect({ path, body: again.body, etag: again.headers.get('etag') }).toEqual({ path, body: read.body, etag: current });
+    }
+  });
+
   it('a non-admin write is 403', async () => {
     expect((await call('POST', '/groups', 'erin', { id: 'clerks', name: 'Clerks' })).status).toBe(201);
     expect((await call('POST', '/cost-centres', 'erin', { code: 'CC-300', name: 'Canteen' })).status).toBe(201);

@@ -83,7 +83,7 @@ describe('master data through the API, used end to end', () => {
       codingTemplateId: templates.body.items[0].id,
       approvalUserId: u('dave'),
     });
-    expect(agreement).toMatchObject({ active: true, cumulativeTotal: '0' });
+    expect(agreement).toMatchObject({ active: true, cumulativeTotal: '0', version: 1 });
 
     const detail = await waitForStage(stack, await intake({ vendor: { id: vendor.id }, buyerReference: 'CLEAN-1' }), 'posted');
     expect(accounts(detail)).toEqual(['6300', '6310']);
@@ -99,8 +99,14 @@ describe('master data through the API, used end to end', () => {
       status: 409,
       body: { error: { code: 'in_use', message: expect.stringContaining('deactivate it instead') } },
     });
-    const off = await stack.api('PATCH', v1(`/agreements/${agreement.id}`), { as: 'erin', body: { active: false } });
-    expect(off).toMatchObject({ status: 200, body: { active: false, cumulativeTotal: '1250.00' } });
+    // The match added to the system-kept cumulative total without a new version: the admin's ETag still holds.
+    const off = await stack.api('PATCH', v1(`/agreements/${agreement.id}`), {
+      as: 'erin',
+      body: { active: false },
+      headers: { 'if-match': '"v1"' },
+    });
+    expect(off).toMatchObject({ status: 200, body: { active: false, cumulativeTotal: '1250.00', version: 2 } });
+    expect(off.headers.get('etag')).toBe('"v2"');
     expect(await audited('agreement_deactivated', agreement.id)).toBe(1);
     const inactive = await stack.api('GET', v1(`/agreements?active=false&vendorId=${vendor.id}`), { as: 'alice' });
     expect(inactive.body.items).toEqual([expect.objectContaining({ id: agreement.id, active: false })]);
@@ -288,7 +294,7 @@ describe('settings', () => {
 });
 
 describe('every master-data route', () => {
-  it("answers 404 for another company's object, 403 for a non-admin write and 422 with details for a malformed body", async () => {
+  it("answers 404 for another company's object, 403 for a non-admin write, 412 for a stale If-Match and 422 with details for a malformed body", async () => {
     const template = await created('/coding-templates', { name: named('Route check'), ...twoRows('6000', '6010') });
     const vendor = await created('/vendors', { name: named('Route check vendor') });
     const flow = await created('/flow-templates', {
@@ -326,8 +332,20 @@ describe('every master-data route', () => {
       { method: 'POST', path: `/agreements/${agreement.id}/reset-cumulative` },
     ];
     const problems: string[] = [];
-    const expectStatus = async (label: string, status: number, method: string, path: string, as: string, body?: unknown) => {
-      const res = await stack.api(method, v1(path), { as, ...(body !== undefined ? { body } : {}) });
+    const expectStatus = async (
+      label: string,
+      status: number,
+      method: string,
+      path: string,
+      as: string,
+      body?: unknown,
+      ifMatch?: string,
+    ) => {
+      const res = await stack.api(method, v1(path), {
+        as,
+        ...(body !== undefined ? { body } : {}),
+        ...(ifMatch ? { headers: { 'if-match': ifMatch } } : {}),
+      });
       const detailed = status !== 422 || (Array.isArray(res.body?.error?.details) && res.body.error.details.length > 0);
       if (res.status !== status || !detailed)
         problems.push(`${label}: ${method} ${path} answered ${res.status} ${JSON.stringify(res.body)}`);
@@ -336,6 +354,8 @@ describe('every master-data route', () => {
       await expectStatus('other company', 404, method, path, outsider, body ? {} : undefined);
       if (method !== 'GET') await expectStatus('non-admin', 403, method, path, 'bob', body ? {} : undefined);
       if (body) await expectStatus('malformed', 422, method, path, 'erin', malformed);
+      if (['PUT', 'PATCH', 'DELETE'].includes(method))
+        await expectStatus('stale', 412, method, path, 'erin', body ? {} : undefined, '"v99"');
     }
     for (const path of ['/coding-templates', '/vendors', '/flow-templates', '/agreements']) {
       await expectStatus('non-admin', 403, 'POST', path, 'carol', {});
@@ -347,6 +367,7 @@ describe('every master-data route', () => {
     }
     await expectStatus('non-admin', 403, 'PATCH', '/settings', 'dave', { receivableAccount: '1' });
     await expectStatus('malformed', 422, 'PATCH', '/settings', 'erin', { useWorkqueueSend: 'yes' });
+    await expectStatus('stale', 412, 'PATCH', '/settings', 'erin', { receivableAccount: '1' }, '"v99"');
     await expectStatus('unknown id', 404, 'GET', `/coding-templates/${randomUUID()}`, 'alice');
     expect(problems).toEqual([]);
   });
@@ -395,7 +416,7 @@ describe('every master-data route', () => {
     expect(exact.status).toBe(201);
     const taken = await stack.api('POST', v1('/coding-templates'), {
       as: 'erin',
-      body: { ...exact.body, id: undefined, active: undefined },
+      body: { ...exact.body, id: undefined, active: undefined, version: undefined },
     });
     expect(taken).toMatchObject({ status: 409, body: { error: { code: 'name_taken' } } });
   });

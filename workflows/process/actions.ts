@@ -11,11 +11,13 @@ import type {
   DelegatePayload,
   ExceptionsReviewPayload,
   NotMinePayload,
+  OverrideReviewPayload,
   ReassignPayload,
   RefreshPayload,
   RejectPayload,
   ResolveExceptionPayload,
   RestartPayload,
+  ReviewAgainPayload,
 } from '../payloads';
 import { CLOSED_STAGES } from '../../domain/stages';
 import { pendingOn } from './route';
@@ -59,7 +61,9 @@ export type Action =
   | ActionOf<'restart', RestartPayload>
   | ActionOf<'reassign', ReassignPayload>
   | ActionOf<'refresh', RefreshPayload>
-  | ActionOf<'codingChanged', CodingChangedPayload>;
+  | ActionOf<'codingChanged', CodingChangedPayload>
+  | ActionOf<'reviewAgain', ReviewAgainPayload>
+  | ActionOf<'overrideReview', OverrideReviewPayload>;
 
 export type ActionKind = Action['kind'];
 

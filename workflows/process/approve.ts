@@ -57,7 +57,11 @@ export const approve: Rule<Approve> = {
     switch (task.purpose) {
       case 'registration':
       case 'resubmission':
-        if (task.purpose === 'resubmission') clearSignatures(s, 'all');
+        if (task.purpose === 'resubmission') {
+          clearSignatures(s, 'all');
+          // Resubmitted after a correction: reviewed again (and counted against its obligation again).
+          if (s.reviews) s.reviewDue = { trigger: 'request', by };
+        }
         if (a.lookups.route) s.route = a.lookups.route;
         s.invoice.codedBy = by;
         // Whoever codes the invoice may not have signed it: such a signature no longer counts.

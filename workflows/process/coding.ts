@@ -38,6 +38,7 @@ export const codingChanged: Rule<CodingChanged> = {
       'done',
       `Coding changed: ${written.changes.length} row change${written.changes.length === 1 ? '' : 's'}${suffix(a.payload.comment)}`,
     );
+    if (s.reviews) s.reviewDue = { trigger: 'coding', by: a.payload.by };
     const task = currentTask(s);
     if (task) task.state = 'resolving';
     return written.changes.length > 0 ? `Coding saved (version ${written.version})` : 'Coding unchanged';

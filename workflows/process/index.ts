@@ -14,6 +14,7 @@ import { delegate } from './delegate';
 import { exceptionsReview, resolveException } from './exceptions';
 import { notMine } from './not-mine';
 import { reject } from './reject';
+import { overrideReview, reviewAgain, reviewed } from './review';
 import { advanceTo, assigned, gate, openClerkTask, pendingAssignment, pendingOn, toExceptions } from './route';
 import {
   copy,
@@ -23,6 +24,7 @@ import {
   type Clock,
   type PendingAssignment,
   type ProcessState,
+  type ReviewFacts,
   type Route,
   type Task,
 } from './state';
@@ -43,6 +45,8 @@ const RULES: { [K in ActionKind]: Rule<Extract<Action, { kind: K }>> } = {
   reassign,
   refresh,
   codingChanged,
+  reviewAgain,
+  overrideReview,
 };
 
 function ruleOf<K extends ActionKind>(kind: K): Rule<Extract<Action, { kind: K }>> {
@@ -73,7 +77,7 @@ export class InvoiceProcess {
   ) {}
 
   /** A new invoice: registration by the clerks, or, matched to an agreement, further by itself. */
-  static start(invoiceId: string, workflowId: string, prep: Preparation, clock: Clock): InvoiceProcess {
+  static start(invoiceId: string, workflowId: string, prep: Preparation, clock: Clock, opts: { reviews?: boolean } = {}): InvoiceProcess {
     const at = clock.now().toISOString();
     const s: ProcessState = {
       version: 2,
@@ -97,6 +101,7 @@ export class InvoiceProcess {
       tasks: [],
       history: [],
       outbox: [],
+      ...(opts.reviews ? { reviews: true, reviewDue: { trigger: 'intake' as const, by: 'system' } } : {}),
     };
     const p = new InvoiceProcess(s, clock);
     const agreement = prep.agreement;
@@ -200,6 +205,32 @@ export class InvoiceProcess {
 
   assigned(pending: PendingAssignment, outcome: AssignmentOutcome): void {
     assigned(this.s, this.clock, pending, outcome);
+  }
+
+  /** The review the workflow must run next (activity `reviewInvoice`), if any. */
+  get reviewDue(): ProcessState['reviewDue'] {
+    return this.s.reviewDue;
+  }
+
+  /** Takes in a review result (which may reject or re-authorize the invoice). */
+  reviewed(result: ReviewFacts): void {
+    reviewed(this.s, this.clock, result);
+  }
+
+  /** The invoice holds a share of an obligation that its stage says it must give back. */
+  get obligationHeld(): boolean {
+    return !!this.s.review?.holdsObligation;
+  }
+
+  obligationReleased(): void {
+    if (this.s.review) this.s.review.holdsObligation = false;
+    record(this.s, this.clock, 'system', 'obligation', 'system', 'Its share of the obligation is given back');
+  }
+
+  /** A review could not run for good (bad data): recorded, and not retried. */
+  reviewFailed(reason: string): void {
+    delete this.s.reviewDue;
+    record(this.s, this.clock, 'system', 'review', 'system', `The review could not run: ${reason}`);
   }
 
   /** The reminder or escalation the open task is due for next, if its step has one. */

@@ -6,6 +6,7 @@
 import type { AssignmentOutcome, AssignmentRequest, TaskPurpose } from '../../domain/routing/assign';
 import type { AssigneeSpec } from '../../domain/flow';
 import type { Stage, TaskMode } from '../../domain/stages';
+import { blockedByReview, rejectForReview } from './review';
 import {
   currentTask,
   fullySigned,
@@ -73,6 +74,10 @@ export function advanceTo(s: ProcessState, clock: Clock, index: number): void {
     gate(s, clock, index);
     return;
   }
+  if (step.kind === 'approval' && blockedByReview(s)) {
+    rejectForReview(s, clock, index);
+    return;
+  }
   openTask(s, clock, { stage: step.kind, step: index, purpose: step.kind, mode: step.mode, spec: step.assignees });
 }
 
@@ -85,6 +90,10 @@ export function gate(s: ProcessState, clock: Clock, index: number): void {
     s.stage = 'payment';
     s.step = index;
     record(s, clock, 'system', 'route', 'system', 'Every coding row carries its approval signatures; waiting for final posting');
+    return;
+  }
+  if (blockedByReview(s)) {
+    rejectForReview(s, clock, index);
     return;
   }
   const missing = unsignedRows(s).length;

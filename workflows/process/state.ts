@@ -81,6 +81,26 @@ export interface AgreementFacts {
   stage?: StepKind;
 }
 
+/** The invoice's automatic review as the process acts on it, with the company's authorization options. */
+export interface ReviewFacts {
+  status: 'correct' | 'incorrect' | 'not_reviewed' | 'manually_correct';
+  /** The failed checks in words ("rule name: message"). */
+  failed: string[];
+  /** Authorization scheme: an incorrect invoice reaching approval is rejected. */
+  autoReject: boolean;
+  /** Authorization scheme: an invoice rejected as incorrect goes back to approval once reviewed correct. */
+  autoReauthorize: boolean;
+  /** The invoice counts against an obligation (purchase order): rejecting or cancelling it gives that back. */
+  holdsObligation?: boolean;
+}
+
+/** Why a review is due, and for whom. */
+export interface ReviewRequest {
+  trigger: 'intake' | 'coding' | 'request' | 'override';
+  by: string;
+  comment?: string;
+}
+
 /** Everything the process knows; `version: 2` tells it from the v1 process's data. */
 export interface ProcessState {
   version: 2;
@@ -90,6 +110,13 @@ export interface ProcessState {
   route: Route;
   agreement?: AgreementFacts;
   codingProblem?: string;
+  /** Automatic review is on for this invoice (workflows started before it never review). */
+  reviews?: boolean;
+  /** A review is due; the workflow runs it next (activity `reviewInvoice`). */
+  reviewDue?: ReviewRequest;
+  review?: ReviewFacts;
+  /** Rejected by the review: the approval step it would have gone to, for re-authorization. */
+  autoRejected?: { step: number };
   stage: Stage;
   step: number;
   seq: number;
