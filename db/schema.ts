@@ -22,6 +22,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { FlowStepDefinition } from '../domain/flow';
 import type { ReviewApplicability, ReviewCondition, ReviewResult } from '../domain/review';
+import type { StartCondition, StartOutcome } from '../domain/start-rules';
 import { ROLES, STAGES, STEP_KINDS, TASK_MODES, type Role } from '../domain/stages';
 
 export { ROLES, type Role };
@@ -85,6 +86,12 @@ export const users = pgTable(
       .notNull()
       .default(sql`'{}'`),
     active: boolean('active').notNull().default(true),
+    /** Absent in this period: tasks go to the substitute (when they may take them) instead. */
+    absentFrom: timestamp('absent_from', { withTimezone: true }),
+    absentUntil: timestamp('absent_until', { withTimezone: true }),
+    substituteId: text('substitute_id'),
+    /** When the open tasks were last moved for an absence that began (so each absence moves them once). */
+    absenceAppliedAt: timestamp('absence_applied_at', { withTimezone: true }),
     /** Granted permissions beyond the roles, e.g. `review:override`. */
     permissions: text('permissions')
       .array()
@@ -271,6 +278,8 @@ export const invoices = pgTable(
     codingVersion: integer('coding_version').notNull().default(0),
     /** When its workflow was started; null until then (intake starts it after committing, the worker's starter retries). */
     workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
+    /** Held in the inbox until someone starts its workflow (`POST /invoices/:id/start`). */
+    manualStart: boolean('manual_start').notNull().default(false),
     createdBy: text('created_by').references(() => users.id),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -281,6 +290,9 @@ export const invoices = pgTable(
     index('invoices_unstarted_idx')
       .on(t.createdAt)
       .where(sql`${t.workflowStartedAt} is null`),
+    index('invoices_inbox_idx')
+      .on(t.companyId, t.createdAt)
+      .where(sql`${t.manualStart} and ${t.workflowStartedAt} is null`),
     index('invoices_company_stage_idx').on(t.companyId, t.stage),
     index('invoices_company_created_idx').on(t.companyId, t.createdAt, t.id),
   ],
@@ -460,6 +472,8 @@ export const settings = pgTable('settings', {
   payableAccount: text('payable_account').notNull().default('2400'),
   receivableAccount: text('receivable_account').notNull().default('1500'),
   version: version(),
+  /** Whether a new invoice's workflow starts on intake (otherwise it waits in the inbox), when intake does not say. */
+  autoStart: boolean('auto_start').notNull().default(true),
   /** Authorization scheme: an incorrect invoice reaching approval is rejected with the failed checks. */
   autoRejectIncorrect: boolean('auto_reject_incorrect').notNull().default(false),
   /** Authorization scheme: an invoice so rejected goes back to approval once a re-review finds it correct. */
@@ -569,14 +583,22 @@ export const mailOutbox = pgTable(
     companyId: uuid('company_id')
       .notNull()
       .references(() => companies.id),
-    invoiceId: uuid('invoice_id')
-      .notNull()
-      .references(() => invoices.id),
+    /** The invoice the mail is about; null for a digest. */
+    invoiceId: uuid('invoice_id').references(() => invoices.id),
     /** Unique per purpose, e.g. `<taskId>:reminder`: a retried write never queues twice. */
     key: text('key').notNull().unique(),
-    kind: text('kind', { enum: ['reminder', 'escalation'] }).notNull(),
-    taskId: text('task_id').notNull(),
-    toUsers: text('to_users').array().notNull(),
+    /** reminder, escalation (task mails, written when sent); supplier, department, digest, notice (rendered when queued). */
+    kind: text('kind').notNull(),
+    taskId: text('task_id'),
+    /** Users to write to (their e-mail addresses are looked up when sent). */
+    toUsers: text('to_users').array().notNull().default(sql`'{}'`),
+    /** Addresses outside the company (a supplier, a department). */
+    toAddresses: text('to_addresses').array().notNull().default(sql`'{}'`),
+    /** Rendered when queued, for mails that are not task mails. */
+    subject: text('subject'),
+    body: text('body'),
+    /** The address a reply goes to (a supplier's answer comes back to the invoice). */
+    replyTo: text('reply_to'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
@@ -689,4 +711,65 @@ export const obligationMatches = pgTable(
     matchedAt: createdAt(),
   },
   (t) => [index('obligation_matches_obligation_idx').on(t.obligationId)],
+);
+
+/**
+ * Start rules (SPEC 2.4): evaluated in order when an invoice's workflow starts, on the fields of
+ * the incoming document; the first rule whose conditions all hold applies its outcome.
+ */
+export const startRules = pgTable(
+  'start_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    /** Evaluation order, lowest first. */
+    position: integer('position').notNull(),
+    name: text('name').notNull(),
+    conditions: jsonb('conditions').$type<StartCondition[]>().notNull(),
+    outcome: jsonb('outcome').$type<StartOutcome>().notNull(),
+    active: boolean('active').notNull().default(true),
+    version: version(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('start_rules_company_idx').on(t.companyId, t.position)],
+);
+
+/** Mails about an invoice: sent to a supplier or department, and their answers received. */
+export const invoiceMessages = pgTable(
+  'invoice_messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => invoices.id),
+    direction: text('direction', { enum: ['out', 'in'] }).notNull(),
+    from: text('from_address').notNull(),
+    to: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    text: text('text').notNull(),
+    /** The SMTP Message-ID, so a redelivered answer is stored once. */
+    messageId: text('message_id').unique(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('invoice_messages_invoice_idx').on(t.invoiceId, t.at)],
+);
+
+export const messageAttachments = pgTable(
+  'message_attachments',
+  {
+    messageId: uuid('message_id')
+      .notNull()
+      .references(() => invoiceMessages.id),
+    position: integer('position').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    content: bytea('content').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.position] })],
 );

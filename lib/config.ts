@@ -8,6 +8,12 @@ const ConfigSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default('invoiceflow <invoiceflow@localhost>'),
+  /** Signs the reply addresses of mails to suppliers (required in production; development has a fixed one). */
+  REPLY_SECRET: z.string().min(16).optional(),
+  /** The domain the inbound SMTP endpoint receives supplier answers for (replies+<token>@<domain>). */
+  REPLY_DOMAIN: z.string().min(3).default('invoiceflow.localhost'),
+  /** Port of the inbound SMTP endpoint (supplier answers). */
+  INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Address the API listens on: loopback in development, every interface in production (containers). */
   HOST: z.string().min(1).optional(),
@@ -26,6 +32,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${problems}`);
   }
   return parsed.data;
+}
+
+/** The reply addressing of supplier mails; a development secret only outside production. */
+export function replyAddressing(config: Config): { secret: string; domain: string } {
+  if (!config.REPLY_SECRET && config.NODE_ENV === 'production')
+    throw new Error('REPLY_SECRET is not set: supplier mails need it to sign their reply addresses');
+  return { secret: config.REPLY_SECRET ?? 'development-reply-secret-not-for-production', domain: config.REPLY_DOMAIN };
 }
 
 /** Where the API listens: HOST, else 127.0.0.1 in development and 0.0.0.0 in production. */

@@ -49,7 +49,7 @@ export function startMailDispatcher(opts: MailDispatcherOptions): Poller {
             .select({ invoice: invoices, vendorName: vendors.name })
             .from(invoices)
             .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
-            .where(eq(invoices.id, mail.invoiceId));
+            .where(eq(invoices.id, mail.invoiceId ?? '00000000-0000-0000-0000-000000000000'));
           const i = row?.invoice;
           const subject =
             mail.kind === 'reminder'
@@ -69,7 +69,7 @@ export function startMailDispatcher(opts: MailDispatcherOptions): Poller {
             .where(eq(mailOutbox.id, mail.id));
           await audit(tx, {
             companyId: mail.companyId,
-            invoiceId: mail.invoiceId,
+            ...(mail.invoiceId ? { invoiceId: mail.invoiceId } : {}),
             actor: 'system',
             kind: `${mail.kind}_email`,
             message: `${mail.kind === 'reminder' ? 'Reminder' : 'Escalation'} e-mail sent to ${recipients.map((u) => u.email).join(', ') || 'nobody'}`,
