@@ -591,9 +591,15 @@ export const mailOutbox = pgTable(
     kind: text('kind').notNull(),
     taskId: text('task_id'),
     /** Users to write to (their e-mail addresses are looked up when sent). */
-    toUsers: text('to_users').array().notNull().default(sql`'{}'`),
+    toUsers: text('to_users')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
     /** Addresses outside the company (a supplier, a department). */
-    toAddresses: text('to_addresses').array().notNull().default(sql`'{}'`),
+    toAddresses: text('to_addresses')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
     /** Rendered when queued, for mails that are not task mails. */
     subject: text('subject'),
     body: text('body'),
