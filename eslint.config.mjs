@@ -18,6 +18,17 @@ export default tseslint.config(
     },
   },
   {
+    // The web page (web/): browser code, type-checked with web/tsconfig.json (DOM lib).
+    files: ['web/**/*.ts', 'web/**/*.tsx', 'web/**/*.mts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }, globals: globals.browser },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
     files: ['workflows/**/*.ts'],
     rules: {
@@ -43,7 +54,7 @@ export default tseslint.config(
   },
   {
     // Issue 11: amounts are decimal strings and bigint minor units (domain/money.ts), never floats.
-    files: ['domain/**/*.ts', 'api/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
+    files: ['domain/**/*.ts', 'api/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts', 'web/src/**/*.ts', 'web/src/**/*.tsx'],
     rules: {
       'no-restricted-syntax': [
         'error',

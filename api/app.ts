@@ -16,12 +16,14 @@ import { environmentsDocs, environmentsRouter } from './routes/environments';
 import { flowTemplatesDocs, flowTemplatesRouter } from './routes/flow-templates';
 import { groupsDocs, groupsRouter } from './routes/groups';
 import { invoicesDocs, invoicesRouter } from './routes/invoices';
+import { meDocs, meRouter } from './routes/me';
 import { obligationsDocs, obligationsRouter } from './routes/obligations';
 import { reviewRulesDocs, reviewRulesRouter } from './routes/review-rules';
 import { systemDocs } from './routes/system';
 import { usersDocs, usersRouter } from './routes/users';
 import { vendorsDocs, vendorsRouter } from './routes/vendors';
 import { workQueueDocs, workQueueRouter } from './routes/work-queue';
+import { CSP_DIRECTIVES, demoUsersDocs, mountWebPage } from './web';
 
 /** Every router's paths, for /openapi.json and the docs page. */
 const API_DOCS = [
@@ -39,6 +41,7 @@ const API_DOCS = [
   environmentsDocs,
   reviewRulesDocs,
   obligationsDocs,
+  meDocs,
 ];
 
 export interface AppDeps {
@@ -52,6 +55,10 @@ export interface AppDeps {
   xmlLimit?: string;
   /** Invoice workflows continue as new past this many history events (tests set it low). */
   maxHistoryEvents?: number;
+  /** The built web page (default dist/web). */
+  webDir?: string;
+  /** The demo users' sign-in picker (GET /dev/demo-users); never with NODE_ENV=production. */
+  demoSignIn?: boolean;
 }
 
 /** The HTTP API, built from its dependencies so tests can run it without globals. */
@@ -63,11 +70,13 @@ export function createApp({
   bodyLimit = '4mb',
   xmlLimit = '10mb',
   maxHistoryEvents,
+  webDir,
+  demoSignIn = process.env.NODE_ENV !== 'production',
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // Security headers on every answer (nosniff, frame and referrer policies, a same-origin CSP).
-  app.use(helmet());
+  app.use(helmet({ contentSecurityPolicy: { directives: CSP_DIRECTIVES } }));
   app.set('query parser', 'simple');
   app.use(
     pinoHttp({
@@ -95,7 +104,7 @@ export function createApp({
     const ok = checks.every((c) => c === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: { database: db, temporal: temporalCheck } });
   });
-  const openApi = openApiDocument(API_DOCS);
+  const openApi = openApiDocument([...API_DOCS, ...(demoSignIn ? [demoUsersDocs] : [])]);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
@@ -133,7 +142,10 @@ export function createApp({
   api.use(environmentsRouter(deps));
   api.use(reviewRulesRouter(deps));
   api.use(obligationsRouter(deps));
+  api.use(meRouter(deps));
   app.use('/api/v1', api);
+  // The web page at / (same origin, only through /api/v1), after the API so it never shadows a route.
+  mountWebPage(app, { db: database.db, demoSignIn, ...(webDir ? { distDir: webDir } : {}) });
 
   app.use(notFoundRoute);
   app.use(errorMiddleware(logger));

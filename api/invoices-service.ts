@@ -581,6 +581,8 @@ export async function workQueue(
       dueDate: invoice.dueDate,
       documentType: invoice.documentType,
       review: review ?? 'not_reviewed',
+      /** The task has other assignees too: the user may leave it to them (not mine). */
+      shared: task.assignees.length > 1,
     })),
     nextCursor: page.nextCursor,
   };

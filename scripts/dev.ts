@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
-  const [databaseUrl, temporal] = await Promise.all([
+  const [, databaseUrl, temporal] = await Promise.all([
+    // The web page the API serves at /, built while the servers start (about 2 s).
+    buildWebPage(),
     (async () => {
       if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
       log.info('starting embedded PostgreSQL');
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     [
       '',
       'invoiceflow is running',
+      `  Web page         ${apiUrl}/  (sign in as a demo user below)`,
       `  API              ${apiUrl}/api/v1`,
       `  OpenAPI docs     ${apiUrl}/docs  (spec: ${apiUrl}/openapi.json)`,
       `  Temporal Web UI  ${temporal.uiUrl ?? '(external Temporal server: see its own UI)'}`,
@@ -124,6 +127,21 @@ function run(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess 
       }),
   );
   return child;
+}
+
+/** `npm run build:web`: Vite writes dist/web, which the API serves at / (`npm run dev:web` for live reload). */
+function buildWebPage(): Promise<void> {
+  log.info('building the web page');
+  return new Promise((resolve, reject) => {
+    const vite = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.mts', '--logLevel', 'warn'],
+      // React's production build, whatever NODE_ENV the shell has.
+      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    vite.once('error', reject);
+    vite.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}`))));
+  });
 }
 
 async function waitUntilReady(url: string, timeoutMs = 120_000): Promise<void> {

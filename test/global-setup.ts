@@ -1,7 +1,7 @@
 /**
  * Starts what every test shares, once per run: a database (a fresh one on DATABASE_URL's server,
- * or an embedded PostgreSQL), the real Temporal dev server (unless TEMPORAL_ADDRESS is set), and
- * one bundle of the workflow code.
+ * or an embedded PostgreSQL), the real Temporal dev server (unless TEMPORAL_ADDRESS is set), one
+ * bundle of the workflow code, and the web page's build (dist/web).
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker';
+import { buildWebPage } from './e2e/browser';
 
 type Stop = () => Promise<void>;
 const g = globalThis as typeof globalThis & { __invoiceflowTeardown?: Stop[] };
@@ -43,6 +44,8 @@ export default async function globalSetup(): Promise<void> {
       await writeFile(file, code);
       return file;
     })(),
+    // The web page the API serves at / (test/e2e drives it in Chromium), built once per run.
+    buildWebPage(),
   ]);
 
   process.env.TEST_DATABASE_URL = databaseUrl;
