@@ -10,6 +10,7 @@ import { countActions, humanPathFigure, USD_PER_MILLION_ACTIONS, type ActionCoun
 import { queueSpeedFigures } from './queue-speed';
 import { chartSvg, sustainedTouchless, workerMemory } from './sustained';
 import { ublParseFigures } from './ubl-parse';
+import { webSpeedFigure, webSpeedTable } from './web-speed';
 
 /** Runs one figure, telling stderr how long it took (the full run takes a while). */
 async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const parse = ublParseFigures(quick ? 0.5 : 3);
   const rig = await step('starting Temporal dev server, Postgres, worker and API', startRig);
   let lists;
+  let web;
   const batches = [];
   let trivial;
   let trivialActions;
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   let restingWorkerMiB = 0;
   try {
     lists = await step('list speed', () => queueSpeedFigures(rig, { invoices: quick ? 20_000 : 100_000, seconds: quick ? 3 : 10 }));
+    web = await step('web page speed', () => webSpeedFigure(rig, { tasks: 10_000, runs: quick ? 3 : 15 }));
     // The worker at rest: started, its workflow bundle loaded, no invoice run yet.
     restingWorkerMiB = await residentMiB(rig.workerPid);
     const n = quick ? 50 : 300;
@@ -80,6 +83,8 @@ async function main(): Promise<void> {
       `| ${f.name} | ${f.requestsPerSecond.toFixed(0)} | ${f.p50ms} | ${f.p99ms} | ${f.errors} | ${ratio(f.requestsPerSecond, hello.requestsPerSecond, 3)} |`,
     );
   }
+
+  out(webSpeedTable(web));
 
   out('\n## Touchless agreement invoices vs trivial workflows (same server, 16 at a time)\n');
   out('| run | count | wall s | per second | vs trivial workflow |');
@@ -156,6 +161,7 @@ async function main(): Promise<void> {
         quick,
         parse,
         lists,
+        web,
         trivial,
         trivialActions,
         touchless,
