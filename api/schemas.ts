@@ -19,9 +19,15 @@ const NonNegativeDecimal = (decimals: number, example: string) =>
     )
     .openapi({ example });
 
-/** Control characters other than tab, line feed and carriage return: never in text we keep (Postgres refuses NUL). */
+/**
+ * Control characters other than tab, line feed and carriage return (C0, DEL and C1, NEL among
+ * them): never in text we keep (Postgres refuses NUL). A lone surrogate, which a JSON "\ud800" can
+ * carry, counts too: Postgres would store it as U+FFFD, not as sent.
+ */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL = { test: (v: string) => CONTROL_CHARACTER.test(v) || LONE_SURROGATE.test(v) };
 /** A line of text: no control characters at all (no CR/LF smuggled into a header or a log). */
 const line = (max: number) =>
   z

@@ -2,7 +2,7 @@
 import { readUbl } from '../domain/ubl/invoice';
 import { parseXml, XmlError, type XmlLimits } from '../domain/ubl/xml';
 import { ApiError } from './errors';
-import { UblInvoiceIntake } from './schemas';
+import { MAX_LINES, UblInvoiceIntake } from './schemas';
 import type { IntakeRequest } from './invoices-service';
 
 const XML_ERROR_STATUS = { malformed: 400, forbidden: 400, too_large: 413 } as const;
@@ -31,6 +31,10 @@ export function ublIntakeRequest(bytes: Buffer, contentType: string, limits?: Xm
         );
   }
   const u = result.invoice;
+  // As for JSON: above the documented limit, 413 with the limit (not the schema's 422).
+  if (u.lines.length > MAX_LINES) {
+    throw new ApiError(413, 'too_many_lines', `An invoice has at most ${MAX_LINES} lines; this one has ${u.lines.length}`);
+  }
   const invoice = {
     vendor: {
       name: u.supplier.name,

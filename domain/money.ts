@@ -20,7 +20,12 @@ import * as currencies from 'dinero.js/bigint/currencies';
 export type Money = Dinero<bigint>;
 type Currency = (typeof currencies)['EUR'];
 
-const byCode = new Map<string, Currency>(Object.values(currencies as Record<string, Currency>).map((c) => [c.code, c]));
+/** Decimal currencies only: MGA and MRU divide by five, which amounts written as decimals cannot express. */
+const byCode = new Map<string, Currency>(
+  Object.values(currencies as Record<string, Currency>)
+    .filter((c) => c.base === 10n)
+    .map((c) => [c.code, c]),
+);
 
 export class MoneyError extends Error {
   override name = 'MoneyError';
