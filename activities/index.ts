@@ -12,6 +12,7 @@ import { routingActivities } from './prepare-routing';
 import { recordStateActivity } from './record-state';
 import { replaceCodingActivity } from './replace-coding';
 import { reviewActivities } from './review';
+import { salesPostingActivities } from './sales-posting';
 
 export { audit } from './audit';
 export { startOfPeriod } from './agreement-jobs';
@@ -34,6 +35,7 @@ export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <i
     ...reviewActivities({ db, clock }),
     ...agreementJobActivities({ db, mailer, mailFrom }),
     ...legacyV1Activities({ db, clock }),
+    ...salesPostingActivities({ db, clock }),
   };
 }
 

@@ -8,9 +8,11 @@ import type { Logger } from '../lib/logger';
 import { authenticate } from './auth';
 import { errorMiddleware, notFoundRoute } from './errors';
 import { openApiDocument } from './openapi';
+import type { SalesPostingOptions } from './sales-posting-service';
 import { agreementsDocs, agreementsRouter } from './routes/agreements';
 import { codingTemplatesDocs, codingTemplatesRouter } from './routes/coding-templates';
 import { costCentresDocs, costCentresRouter } from './routes/cost-centres';
+import { customersDocs, customersRouter } from './routes/customers';
 import { companyRouter, settingsDocs } from './routes/company';
 import { environmentsDocs, environmentsRouter } from './routes/environments';
 import { flowTemplatesDocs, flowTemplatesRouter } from './routes/flow-templates';
@@ -19,6 +21,7 @@ import { invoicesDocs, invoicesRouter } from './routes/invoices';
 import { meDocs, meRouter } from './routes/me';
 import { obligationsDocs, obligationsRouter } from './routes/obligations';
 import { reviewRulesDocs, reviewRulesRouter } from './routes/review-rules';
+import { salesInvoicesDocs, salesInvoicesRouter } from './routes/sales-invoices';
 import { systemDocs } from './routes/system';
 import { usersDocs, usersRouter } from './routes/users';
 import { vendorsDocs, vendorsRouter } from './routes/vendors';
@@ -41,6 +44,8 @@ const API_DOCS = [
   environmentsDocs,
   reviewRulesDocs,
   obligationsDocs,
+  customersDocs,
+  salesInvoicesDocs,
   meDocs,
 ];
 
@@ -55,6 +60,8 @@ export interface AppDeps {
   xmlLimit?: string;
   /** Invoice workflows continue as new past this many history events (tests set it low). */
   maxHistoryEvents?: number;
+  /** How sales postings run: task queue, chunk size, heartbeat timeout (tests change them). */
+  salesPosting?: SalesPostingOptions;
   /** The built web page (default dist/web). */
   webDir?: string;
   /** The demo users' sign-in picker (GET /dev/demo-users); never with NODE_ENV=production. */
@@ -70,6 +77,7 @@ export function createApp({
   bodyLimit = '4mb',
   xmlLimit = '10mb',
   maxHistoryEvents,
+  salesPosting,
   webDir,
   demoSignIn = process.env.NODE_ENV !== 'production',
 }: AppDeps): Express {
@@ -142,6 +150,8 @@ export function createApp({
   api.use(environmentsRouter(deps));
   api.use(reviewRulesRouter(deps));
   api.use(obligationsRouter(deps));
+  api.use(customersRouter(deps));
+  api.use(salesInvoicesRouter({ ...deps, ...(salesPosting ? { salesPosting } : {}) }));
   api.use(meRouter(deps));
   app.use('/api/v1', api);
   // The web page at / (same origin, only through /api/v1), after the API so it never shadows a route.

@@ -29,7 +29,7 @@ const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const CONTROL = { test: (v: string) => CONTROL_CHARACTER.test(v) || LONE_SURROGATE.test(v) };
 /** A line of text: no control characters at all (no CR/LF smuggled into a header or a log). */
-const line = (max: number) =>
+export const line = (max: number) =>
   z
     .string()
     .trim()
@@ -37,7 +37,7 @@ const line = (max: number) =>
     .max(max)
     .refine((v) => !CONTROL.test(v) && !/[\r\n\t]/.test(v), 'must be one line of text without control characters');
 /** Free text (descriptions, comments): tabs and line breaks allowed, other control characters not. */
-const text = (max: number) =>
+export const text = (max: number) =>
   z
     .string()
     .trim()
@@ -45,16 +45,16 @@ const text = (max: number) =>
     .max(max)
     .refine((v) => !CONTROL.test(v), 'must not contain control characters');
 /** A name as people and suppliers write them: one line, and no markup. */
-const name = (max: number) => line(max).refine((v) => !/[<>]/.test(v), 'must not contain < or >');
+export const name = (max: number) => line(max).refine((v) => !/[<>]/.test(v), 'must not contain < or >');
 
 /** A calendar date that exists (2026-02-30 does not) in a plausible year. */
-const CalendarDate = z.iso.date().refine((v) => {
+export const CalendarDate = z.iso.date().refine((v) => {
   const [year, month, day] = v.split('-').map((p) => Number.parseInt(p, 10)) as [number, number, number];
   return year >= 1900 && year <= 2999 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }, 'must be a date that exists, in the years 1900 to 2999');
 
 /** A percentage from 0 to 100, such as a VAT rate. */
-const Percent = z
+export const Percent = z
   .string()
   .regex(/^\d{1,3}(\.\d{1,4})?$/, 'must be a percentage such as "25" or "12.5"')
   .refine((v) => !isDecimal(v) || compareDecimal(v, '100') <= 0, 'must not be above 100');

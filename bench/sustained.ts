@@ -61,7 +61,7 @@ export async function sustainedTouchless(rig: Rig, rate: number, seconds: number
       .from(journalEntries)
       .where(inArray(journalEntries.invoiceId, open));
     const now = performance.now() - t0;
-    for (const r of rows) finishedAt.set(r.id, now);
+    for (const r of rows) if (r.id) finishedAt.set(r.id, now);
   };
   while (performance.now() - t0 < seconds * 1000) {
     const due = Math.floor(((performance.now() - t0) / 1000) * rate);

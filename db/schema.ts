@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   customType,
   bigserial,
   boolean,
@@ -23,6 +24,7 @@ import {
 import type { FlowStepDefinition } from '../domain/flow';
 import type { ReviewApplicability, ReviewCondition, ReviewResult } from '../domain/review';
 import type { StartCondition, StartOutcome } from '../domain/start-rules';
+import { PAYMENT_TERMS, POSTING_MODES, POSTING_RUN_STATES, SALES_INVOICE_STATES } from '../domain/sales-terms';
 import { ROLES, STAGES, STEP_KINDS, TASK_MODES, type Role } from '../domain/stages';
 
 export { ROLES, type Role };
@@ -489,14 +491,20 @@ export const journalEntries = pgTable(
       .references(() => companies.id),
     /** At most one entry per invoice: the guard that makes final posting exactly-once. */
     invoiceId: uuid('invoice_id')
-      .notNull()
       .references(() => invoices.id)
+      .unique(),
+    /** The same guard for sales invoices (SPEC 2.5): an entry posts a purchase or a sales invoice, never both. */
+    salesInvoiceId: uuid('sales_invoice_id')
+      .references((): AnyPgColumn => salesInvoices.id)
       .unique(),
     currency: text('currency').notNull(),
     description: text('description').notNull(),
     postedAt: timestamp('posted_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('journal_company_idx').on(t.companyId, t.postedAt)],
+  (t) => [
+    index('journal_company_idx').on(t.companyId, t.postedAt),
+    check('journal_entries_one_source', sql`num_nonnulls(${t.invoiceId}, ${t.salesInvoiceId}) = 1`),
+  ],
 );
 
 export const journalLines = pgTable(
@@ -778,4 +786,219 @@ export const messageAttachments = pgTable(
     content: bytea('content').notNull(),
   },
   (t) => [primaryKey({ columns: [t.messageId, t.position] })],
+);
+
+// ---- Sales (SPEC 2.5): customers, products, sales invoices and their mass posting ----
+
+/** Customers of the company as seller; `receivableAccount` null means the company's (settings). */
+export const customers = pgTable(
+  'customers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    name: text('name').notNull(),
+    vatNumber: text('vat_number'),
+    endpointId: text('endpoint_id'),
+    email: text('email'),
+    paymentTerms: text('payment_terms', { enum: PAYMENT_TERMS }).notNull().default('net_30'),
+    receivableAccount: text('receivable_account'),
+    active: boolean('active').notNull().default(true),
+    version: version(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('customers_vat_idx').on(t.companyId, t.vatNumber),
+    uniqueIndex('customers_endpoint_idx').on(t.companyId, t.endpointId),
+    index('customers_company_name_idx').on(t.companyId, t.name, t.id),
+  ],
+);
+
+/** What the company sells; a product may create a customer item and may need serial numbers. */
+export const products = pgTable(
+  'products',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    /** The price a new line takes when it names none. */
+    unitPrice: numeric('unit_price'),
+    taxRate: numeric('tax_rate').notNull().default('25'),
+    /** Revenue account of its lines; null means the sales settings' default. */
+    revenueAccount: text('revenue_account'),
+    /** A sale creates a customer item: an asset or subscription the customer owns afterwards. */
+    createsCustomerItem: boolean('creates_customer_item').notNull().default(false),
+    /** Each unit sold needs its serial number before the invoice can be posted. */
+    requiresSerialNumbers: boolean('requires_serial_numbers').notNull().default(false),
+    active: boolean('active').notNull().default(true),
+    version: version(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('products_sku_idx').on(t.companyId, t.sku), index('products_company_name_idx').on(t.companyId, t.name, t.id)],
+);
+
+/** A company's sales settings, apart from the purchase settings (one row, created on first use). */
+export const salesSettings = pgTable('sales_settings', {
+  companyId: uuid('company_id')
+    .primaryKey()
+    .references(() => companies.id),
+  /** "Require user confirmation of customer item details before posting invoice". */
+  requireCustomerItemReview: boolean('require_customer_item_review').notNull().default(false),
+  revenueAccount: text('revenue_account').notNull().default('3000'),
+  taxAccount: text('tax_account').notNull().default('2610'),
+  cashAccount: text('cash_account').notNull().default('1910'),
+  bankAccount: text('bank_account').notNull().default('1930'),
+  version: version(),
+});
+
+export const salesInvoices = pgTable(
+  'sales_invoices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id),
+    invoiceNumber: text('invoice_number').notNull(),
+    invoiceDate: date('invoice_date', { mode: 'string' }).notNull(),
+    dueDate: date('due_date', { mode: 'string' }).notNull(),
+    currency: text('currency').notNull(),
+    net: numeric('net').notNull(),
+    tax: numeric('tax').notNull(),
+    gross: numeric('gross').notNull(),
+    state: text('state', { enum: SALES_INVOICE_STATES }).notNull().default('unposted'),
+    /** The posting run that holds it (set when a run is confirmed, cleared if the run leaves it unposted). */
+    postingId: text('posting_id'),
+    sourceFormat: text('source_format', { enum: ['json', 'ubl'] })
+      .notNull()
+      .default('json'),
+    /** Grows with every change (lines, serial numbers, customer items): previews are bound to it. */
+    version: version(),
+    createdBy: text('created_by').references(() => users.id),
+    createdAt: createdAt(),
+    postedAt: timestamp('posted_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('sales_invoices_number_idx').on(t.companyId, t.invoiceNumber),
+    index('sales_invoices_list_idx').on(t.companyId, t.state, t.invoiceDate, t.id),
+    index('sales_invoices_posting_idx').on(t.postingId),
+  ],
+);
+
+export const salesInvoiceLines = pgTable(
+  'sales_invoice_lines',
+  {
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => salesInvoices.id),
+    lineNo: integer('line_no').notNull(),
+    productId: uuid('product_id')
+      .notNull()
+      .references(() => products.id),
+    description: text('description').notNull(),
+    quantity: numeric('quantity').notNull(),
+    unitPrice: numeric('unit_price').notNull(),
+    net: numeric('net').notNull(),
+    taxRate: numeric('tax_rate').notNull(),
+    tax: numeric('tax').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.lineNo] })],
+);
+
+/** Serial numbers loaded for a line, one per unit. */
+export const salesSerialNumbers = pgTable(
+  'sales_serial_numbers',
+  {
+    invoiceId: uuid('invoice_id')
+      .notNull()
+      .references(() => salesInvoices.id),
+    lineNo: integer('line_no').notNull(),
+    serialNumber: text('serial_number').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.lineNo, t.serialNumber] })],
+);
+
+/**
+ * Customer items derived from invoice lines whose product creates one: `pending` until the invoice
+ * is posted, `active` (owned by the customer) from the posting's transaction on.
+ */
+export const customerItems = pgTable(
+  'customer_items',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id),
+    salesInvoiceId: uuid('sales_invoice_id')
+      .notNull()
+      .references(() => salesInvoices.id),
+    lineNo: integer('line_no').notNull(),
+    productId: uuid('product_id')
+      .notNull()
+      .references(() => products.id),
+    description: text('description').notNull(),
+    quantity: numeric('quantity').notNull(),
+    state: text('state', { enum: ['pending', 'active'] })
+      .notNull()
+      .default('pending'),
+    reviewedBy: text('reviewed_by').references(() => users.id),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    activatedAt: timestamp('activated_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('customer_items_line_idx').on(t.salesInvoiceId, t.lineNo),
+    index('customer_items_customer_idx').on(t.customerId, t.state),
+  ],
+);
+
+/** A preview of a mass posting: the token names it; it holds the selection at its versions. */
+export const salesPostPreviews = pgTable('sales_post_previews', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  companyId: uuid('company_id')
+    .notNull()
+    .references(() => companies.id),
+  userId: text('user_id')
+    .notNull()
+    .references(() => users.id),
+  /** Each selected invoice with the version and the blockers the preview saw. */
+  selection: jsonb('selection').$type<{ id: string; version: number; blockers: string[] }[]>().notNull(),
+  createdAt: createdAt(),
+});
+
+/** A confirmed mass posting: one `salesPostingWorkflow` run, whose id is this row's id. */
+export const salesPostings = pgTable(
+  'sales_postings',
+  {
+    id: text('id').primaryKey(),
+    previewId: uuid('preview_id')
+      .notNull()
+      .references(() => salesPostPreviews.id)
+      .unique(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id),
+    createdBy: text('created_by')
+      .notNull()
+      .references(() => users.id),
+    mode: text('mode', { enum: POSTING_MODES }).notNull(),
+    state: text('state', { enum: POSTING_RUN_STATES }).notNull().default('running'),
+    invoiceIds: jsonb('invoice_ids').$type<string[]>().notNull(),
+    posted: integer('posted').notNull().default(0),
+    customerItems: integer('customer_items').notNull().default(0),
+    /** Invoices the run did not post, with the reason in a clerk's words. */
+    refused: jsonb('refused').$type<{ id: string; reasons: string[] }[]>().notNull().default([]),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('sales_postings_company_idx').on(t.companyId, t.createdAt)],
 );
