@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for the API, the worker and migrations; the command picks the role:
-#   node dist/api/main.js (default) | node dist/worker/main.js | node dist/db/migrate.js
+# One image for the API, the worker, the inbound mail endpoint and migrations; the command picks the role:
+#   node dist/api/main.js (default) | node dist/worker/main.js | node dist/mail/main.js | node dist/db/migrate.js
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # --- build: all dependencies, compile TypeScript into dist/ ---
@@ -30,7 +30,9 @@ COPY package.json ./
 COPY --from=build /app/dist ./dist
 # Read at runtime from <project root>/db/migrations by dist/db/migrate.js.
 COPY db/migrations ./db/migrations
+# Read at start by dist/lib/mail-templates.js from <project root>/mail-templates.
+COPY mail-templates ./mail-templates
 # Files stay root-owned and read-only to the process; it runs as the image's unprivileged user.
 USER node
-EXPOSE 3000
+EXPOSE 3000 2525
 CMD ["node", "dist/api/main.js"]

@@ -3,21 +3,21 @@
  * near their cap, mailed to the company's admins once per day) and the periodic cumulative resets.
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
-import type { Transporter } from 'nodemailer';
 import type { Db } from '../db/client';
-import { agreementMatches, agreements, auditEvents, users, vendors } from '../db/schema';
+import { agreementMatches, agreements, auditEvents, mailOutbox, users, vendors } from '../db/schema';
 import { nearCap } from '../domain/agreements';
 import { z } from 'zod';
+import { mailTemplates, type MailTemplates } from '../lib/mail-templates';
 import { audit } from './audit';
 import { activity } from './failures';
 
-export function agreementJobActivities({ db, mailer, mailFrom }: { db: Db; mailer: Transporter; mailFrom: string }) {
+export function agreementJobActivities({ db, templates }: { db: Db; templates?: MailTemplates }) {
   return {
     /**
      * The daily agreement check: per company, the agreements whose next invoice is overdue (last
      * matched invoice date + days + grace) and those at 90% or more of their cap, in one e-mail to
-     * the company's admins. The audit event keyed by company and day is written in the same
-     * transaction as the sending, so running the same day twice sends nothing twice.
+     * the company's admins, queued in the mail outbox. The audit event keyed by company and day is
+     * written in the same transaction as the mail, so running the same day twice sends nothing twice.
      */
     runAgreementCheck: activity(
       z.strictObject({ day: z.iso.date(), graceDays: z.number().int().min(0).max(365) }),
@@ -34,20 +34,16 @@ export function agreementJobActivities({ db, mailer, mailFrom }: { db: Db; maile
           // A deactivated agreement expects no more invoices: nothing to report about it.
           .where(eq(agreements.active, true))
           .groupBy(agreements.id, vendors.name);
+        const t = templates ?? mailTemplates();
         const findings = new Map<string, string[]>();
         for (const { agreement: a, vendorName, lastDate } of rows) {
           const lines = findings.get(a.companyId) ?? [];
           if (lastDate) {
             const due = new Date(Date.parse(`${lastDate}T00:00:00Z`) + (a.days + graceDays) * 86_400_000).toISOString().slice(0, 10);
-            if (due < day)
-              lines.push(
-                `Overdue: the next invoice from ${vendorName} under agreement ${a.id} was expected by ${due} (last one dated ${lastDate}).`,
-              );
+            if (due < day) lines.push(t.line('agreement-overdue', { vendorName, agreementId: a.id, due, lastDate }));
           }
           if (nearCap(a.cumulativeTotal, a.cumulativeCap)) {
-            lines.push(
-              `Nearly used up: agreement ${a.id} with ${vendorName} stands at ${a.cumulativeTotal} of its cap ${a.cumulativeCap}.`,
-            );
+            lines.push(t.line('agreement-near-cap', { agreementId: a.id, vendorName, total: a.cumulativeTotal, cap: a.cumulativeCap }));
           }
           if (lines.length > 0) findings.set(a.companyId, lines);
         }
@@ -70,12 +66,23 @@ export function agreementJobActivities({ db, mailer, mailFrom }: { db: Db; maile
               (u) => u.active && u.roles.includes('admin'),
             );
             if (admins.length === 0) return;
-            await mailer.sendMail({
-              from: mailFrom,
-              to: admins.map((u) => `${u.name} <${u.email}>`),
-              subject: `Agreement check ${day}: ${lines.length} finding${lines.length === 1 ? '' : 's'}`,
-              text: `${lines.join('\n')}\n`,
+            // Through the outbox, in the same transaction as the claim: sent once, off this job's path.
+            const mail = t.mail('agreement-check', {
+              day,
+              findings: `${lines.length} finding${lines.length === 1 ? '' : 's'}`,
+              lines: lines.join('\n'),
             });
+            await tx
+              .insert(mailOutbox)
+              .values({
+                companyId,
+                key: `agreement-check-mail:${companyId}:${day}`,
+                kind: 'agreement_check',
+                toUsers: admins.map((u) => u.id),
+                subject: mail.subject,
+                body: mail.text,
+              })
+              .onConflictDoNothing({ target: mailOutbox.key });
             companiesMailed += 1;
           });
         }

@@ -4,9 +4,12 @@
  */
 import type { Transporter } from 'nodemailer';
 import type { Db } from '../db/client';
+import type { ReplyAddressing } from '../lib/reply-address';
 import { agreementJobActivities } from './agreement-jobs';
 import { directoryActivities } from './directory';
 import { legacyV1Activities } from './legacy-v1';
+import { messageActivities } from './messages';
+import { pastDueActivities } from './past-due';
 import { postInvoiceActivity } from './post-invoice';
 import { routingActivities } from './prepare-routing';
 import { recordStateActivity } from './record-state';
@@ -19,21 +22,33 @@ export { startOfPeriod } from './agreement-jobs';
 
 export interface ActivityDeps {
   db: Db;
-  mailer: Transporter;
+  /** Unused by the activities now: every mail goes through the outbox (worker/mail-dispatcher.ts sends it). */
+  mailer?: Transporter;
   clock: () => Date;
   /** Sender of the mails; default `invoiceflow <invoiceflow@localhost>`. */
   mailFrom?: string;
+  /** How supplier mails are answered (lib/reply-address.ts); a development default outside production. */
+  replyAddressing?: ReplyAddressing;
 }
 
-export function createActivities({ db, mailer, clock, mailFrom = 'invoiceflow <invoiceflow@localhost>' }: ActivityDeps) {
+const DEVELOPMENT_REPLIES: ReplyAddressing = { secret: 'development-reply-secret-not-for-production', domain: 'invoiceflow.localhost' };
+
+export function createActivities({
+  db,
+  clock,
+  mailFrom = 'invoiceflow <invoiceflow@localhost>',
+  replyAddressing = DEVELOPMENT_REPLIES,
+}: ActivityDeps) {
   return {
-    ...routingActivities({ db, clock }),
-    ...directoryActivities({ db }),
+    ...routingActivities({ db, clock, mailFrom, replyAddressing }),
+    ...directoryActivities({ db, clock }),
     ...recordStateActivity({ db, clock }),
     ...postInvoiceActivity({ db, clock }),
     ...replaceCodingActivity({ db }),
     ...reviewActivities({ db, clock }),
-    ...agreementJobActivities({ db, mailer, mailFrom }),
+    ...messageActivities({ db }),
+    ...agreementJobActivities({ db }),
+    ...pastDueActivities({ db }),
     ...legacyV1Activities({ db, clock }),
     ...salesPostingActivities({ db, clock }),
   };

@@ -19,12 +19,13 @@ import type { AgreementFacts } from '../workflows/process/state';
 import { audit } from './audit';
 import { loadRules, loadUser } from './directory';
 import { activity } from './failures';
+import { applyStartRules, type StartRuleDeps } from './start-rules';
 
 type Invoice = typeof invoices.$inferSelect;
 type Agreement = typeof agreements.$inferSelect;
 type CodingRow = typeof codingRows.$inferSelect;
 
-export function routingActivities({ db, clock }: { db: Db; clock: () => Date }) {
+export function routingActivities({ db, clock, mailFrom, replyAddressing }: { db: Db } & StartRuleDeps) {
   return {
     /**
      * Applies the coding template (once: a retry finds the rows already there), decides whether
@@ -37,6 +38,7 @@ export function routingActivities({ db, clock }: { db: Db; clock: () => Date }) 
         const { rows, agreement, codingProblem } = await codeInvoice(tx, invoice, clock);
         const route =
           agreement && agreement.flowTemplateId === null ? { steps: [] } : await routeOf(tx, invoice, agreement?.flowTemplateId);
+        const start = await applyStartRules(tx, invoice, { clock, mailFrom, replyAddressing });
         return {
           invoice: routingInvoiceOf(invoice),
           rows: rows.map((r) => ({
@@ -49,6 +51,7 @@ export function routingActivities({ db, clock }: { db: Db; clock: () => Date }) 
           route,
           ...(agreement ? { agreement: agreementFacts(agreement) } : {}),
           ...(codingProblem ? { codingProblem } : {}),
+          ...(start ? { start } : {}),
         };
       });
     }),

@@ -61,7 +61,14 @@ const StateSchema = z.object({
     }),
   ),
   mails: z
-    .array(z.object({ key: z.string().min(1).max(400), kind: z.enum(['reminder', 'escalation']), taskId: id, to: z.array(id) }))
+    .array(
+      z.object({
+        key: z.string().min(1).max(400),
+        kind: z.enum(['reminder', 'escalation', 'supplier_reminder', 'clerk_notice']),
+        taskId: id,
+        to: z.array(id),
+      }),
+    )
     .optional(),
 });
 

@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: everything on one machine with demo data. Starts PostgreSQL (embedded unless
  * DATABASE_URL is set) and the Temporal dev server with its Web UI (unless TEMPORAL_ADDRESS is
- * set), applies migrations, seeds the demo company, runs the worker and the API as child
- * processes, and prints the URLs and tokens. Ctrl-C stops everything it started.
+ * set), applies migrations, seeds the demo company, runs the worker, the API and the inbound mail
+ * endpoint as child processes, catches the mail the worker sends (unless SMTP_URL is set; shown at
+ * /dev/mail), and prints the URLs and tokens. Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { runMigrations } from '../db/migrate';
 import { seedCompany, seedPartner } from '../db/seed';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { startDevMailCatcher } from './dev-mail';
+import { buildWebPage } from './build-web';
 import { seedDemoInvoices } from './demo-invoices';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalDevServer } from './temporal-server';
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
 
   const [, databaseUrl, temporal] = await Promise.all([
     // The web page the API serves at /, built while the servers start (about 2 s).
-    buildWebPage(),
+    buildWebPage({ log: true }),
     (async () => {
       if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
       log.info('starting embedded PostgreSQL');
@@ -63,8 +66,14 @@ async function main(): Promise<void> {
   const partner = await seedPartner(database.db, 'demo');
   await database.close();
 
+  // Mail goes to SMTP_URL when set; otherwise to a catcher here, whose mails the API shows at /dev/mail.
+  const catcher = process.env.SMTP_URL ? undefined : await startDevMailCatcher({ dir: path.join(DATA, 'mail') });
+  if (catcher) stops.unshift(catcher.stop);
+
   const env = {
     ...process.env,
+    ...(catcher ? { SMTP_URL: catcher.url, DEV_MAIL_DIR: catcher.dir } : {}),
+    INBOUND_SMTP_PORT: String(config.INBOUND_SMTP_PORT),
     NODE_ENV: 'development',
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
   };
   run('worker', 'worker/main.ts', env);
   run('api', 'api/main.ts', env);
+  run('inbound-mail', 'mail/main.ts', env);
   const apiUrl = `http://localhost:${config.PORT}`;
   await waitUntilReady(`${apiUrl}/readyz`);
 
@@ -93,6 +103,8 @@ async function main(): Promise<void> {
       `  OpenAPI docs     ${apiUrl}/docs  (spec: ${apiUrl}/openapi.json)`,
       `  Temporal Web UI  ${temporal.uiUrl ?? '(external Temporal server: see its own UI)'}`,
       `  Temporal         ${temporal.address}, namespace ${config.TEMPORAL_NAMESPACE}`,
+      `  Mail sent        ${catcher ? `${apiUrl}/dev/mail  (caught on ${catcher.url}, kept in ${catcher.dir})` : redact(config.SMTP_URL!)}`,
+      `  Inbound mail     smtp://127.0.0.1:${config.INBOUND_SMTP_PORT}  (supplier answers to replies+<token>@${config.REPLY_DOMAIN})`,
       `  Database         ${redact(databaseUrl)}`,
       '  Demo users and bearer tokens:',
       tokens,
@@ -127,21 +139,6 @@ function run(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess 
       }),
   );
   return child;
-}
-
-/** `npm run build:web`: Vite writes dist/web, which the API serves at / (`npm run dev:web` for live reload). */
-function buildWebPage(): Promise<void> {
-  log.info('building the web page');
-  return new Promise((resolve, reject) => {
-    const vite = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.mts', '--logLevel', 'warn'],
-      // React's production build, whatever NODE_ENV the shell has.
-      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    vite.once('error', reject);
-    vite.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}`))));
-  });
 }
 
 async function waitUntilReady(url: string, timeoutMs = 120_000): Promise<void> {

@@ -13,6 +13,7 @@ import { connectDatabase, type Database } from '../db/client';
 import { apiTokens, approvalLimits, users, vendors } from '../db/schema';
 import { hashToken } from '../lib/tokens';
 import { seedCompany, type SeededCompany } from '../db/seed';
+import { loadConfig, replyAddressing } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import type { Poller } from '../lib/poller';
@@ -42,6 +43,9 @@ export interface ApiResponse {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read response bodies freely
   body: any;
 }
+
+/** The reply addressing of the tests' stacks: the development default, as the worker has it without REPLY_SECRET. */
+export const TEST_REPLY_ADDRESSING = replyAddressing(loadConfig({ NODE_ENV: 'test' }));
 
 function env(name: string): string {
   const value = process.env[name];
@@ -84,6 +88,7 @@ export async function startStack(
   const logger = createLogger('api-test', process.env.TEST_VERBOSE ? 'info' : 'silent');
   const dispatcher: Poller = startMailDispatcher({
     db: database.db,
+    addressing: TEST_REPLY_ADDRESSING,
     mailer,
     mailFrom: 'invoiceflow <invoiceflow@localhost>',
     log: logger,

@@ -50,6 +50,9 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
       });
     },
   });
+  // A client that goes away mid-session (a worker killed while sending) is that session's end, as
+  // for a real server; unhandled, the 'error' event would end the process the server runs in.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   const bound = (server.server.address() as AddressInfo).port;
   return { url: `smtp://127.0.0.1:${bound}`, messages, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };

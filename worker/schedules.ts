@@ -3,8 +3,12 @@ import { TASK_QUEUE } from '../workflows/definitions';
 
 export const AGREEMENT_CHECK_SCHEDULE = 'agreement-check';
 export const AGREEMENT_RESET_SCHEDULE = 'agreement-cumulative-reset';
+export const PAST_DUE_SCHEDULE = 'past-due-reminders';
 
-/** The schedules the worker keeps: daily agreement check (06:00 UTC) and daily period resets (00:15 UTC). */
+/**
+ * The schedules the worker keeps: daily agreement check (06:00 UTC), daily period resets (00:15 UTC)
+ * and the daily past-due digest (07:00 UTC).
+ */
 export function scheduleDefinitions(graceDays: number): ScheduleOptions[] {
   return [
     {
@@ -32,6 +36,19 @@ export function scheduleDefinitions(graceDays: number): ScheduleOptions[] {
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: 'Resets agreement cumulative totals whose reset period (monthly, quarterly, yearly) has ended' },
+    },
+    {
+      scheduleId: PAST_DUE_SCHEDULE,
+      spec: { calendars: [{ hour: 7, minute: 0 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'pastDueRemindersWorkflow',
+        taskQueue: TASK_QUEUE,
+        args: [{}],
+        workflowId: 'past-due-reminders',
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      memo: { description: 'E-mails each user one digest of their open tasks on invoices past their due date, once a day' },
     },
   ];
 }

@@ -152,6 +152,12 @@ export const reviewAgainSignal = defineSignal<[ReviewAgainPayload]>('reviewAgain
 export const overrideReviewUpdate = defineUpdate<ActionResult, [OverrideReviewPayload]>('overrideReview');
 export const overrideReviewSignal = defineSignal<[OverrideReviewPayload]>('overrideReview');
 
+/** From the inbound mail endpoint: a supplier's answer (stored as invoice message `messageId`) arrived. */
+export interface SupplierRepliedPayload {
+  messageId: string;
+}
+export const supplierRepliedUpdate = defineUpdate<ActionResult, [SupplierRepliedPayload]>('supplierReplied');
+
 /** Every action, by name, as the API and the Web UI call it. */
 export const ACTIONS = [
   'approve',
@@ -221,7 +227,8 @@ export interface HistoryEntry {
 export interface MailIntent {
   /** Unique per invoice and purpose, e.g. `<taskId>:reminder`: a retried write never sends twice. */
   key: string;
-  kind: 'reminder' | 'escalation';
+  /** reminder, escalation: to the task's people; supplier_reminder: to the supplier again; clerk_notice: no answer from the supplier. */
+  kind: 'reminder' | 'escalation' | 'supplier_reminder' | 'clerk_notice';
   taskId: string;
   to: string[];
 }

@@ -30,6 +30,7 @@ import {
   reviewAgainSignal,
   reviewAgainUpdate,
   stateQuery,
+  supplierRepliedUpdate,
   type ActionName,
   type ActionResult,
   type InvoiceState,
@@ -58,4 +59,12 @@ export function registerHandlers(run: InvoiceRun): void {
   both('codingChanged', codingChangedUpdate, codingChangedSignal);
   both('reviewAgain', reviewAgainUpdate, reviewAgainSignal);
   both('overrideReview', overrideReviewUpdate, overrideReviewSignal);
+  // Not a person's action: the inbound mail endpoint's word that an answer was stored.
+  setHandler(supplierRepliedUpdate, (payload) => run.supplierReplied(payload.messageId), {
+    validator: (payload) => {
+      if (typeof payload?.messageId !== 'string' || !/^[0-9a-f-]{36}$/i.test(payload.messageId)) {
+        throw new Error('supplierReplied needs {messageId}: the id of the stored message');
+      }
+    },
+  });
 }

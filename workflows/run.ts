@@ -235,6 +235,21 @@ export class InvoiceRun {
     return lookups;
   }
 
+  /** A supplier's answer was stored (inbound mail): the process takes it in. */
+  async supplierReplied(messageId: string): Promise<ActionResult> {
+    await condition(() => this.process !== undefined);
+    return this.exclusive(async () => {
+      const p = this.p;
+      const { invoiceId } = this.input;
+      const found = await attempt(() => activities.loadMessage({ invoiceId, messageId }));
+      if (!found.ok) throw refused({ code: found.deterministic ? 'invalid_payload' : 'not_ready', message: found.reason });
+      const from = p.stage;
+      const message = p.supplierReplied(found.value);
+      await this.settleAndPersist();
+      return p.result(from, message);
+    });
+  }
+
   /** Writes a coding change (checked already) against the version the editor saw. */
   private async writeCoding(payload: CodingChangedPayload): Promise<CodingWritten | Refusal> {
     const { invoiceId } = this.input;

@@ -15,7 +15,7 @@ import { exceptionsReview, resolveException } from './exceptions';
 import { notMine } from './not-mine';
 import { reject } from './reject';
 import { overrideReview, reviewAgain, reviewed } from './review';
-import { advanceTo, assigned, gate, openClerkTask, pendingAssignment, pendingOn, toExceptions } from './route';
+import { advanceTo, assigned, closeTask, gate, openClerkTask, pendingAssignment, pendingOn, toExceptions } from './route';
 import {
   copy,
   currentTask,
@@ -61,12 +61,26 @@ export interface Preparation {
   /** Matched with a valid signature (or a flow template to send it up). */
   agreement?: AgreementFacts;
   codingProblem?: string;
+  /** The start rule that applied, if any (its mail, if it wrote one, is queued already). */
+  start?: StartRuleOutcome;
+}
+
+/** What a start rule decided for the invoice's start. */
+export interface StartRuleOutcome {
+  ruleId: string;
+  version: number;
+  name: string;
+  outcome:
+    | { kind: 'assign'; to: { users?: string[]; groups?: string[]; roles?: string[] } }
+    | { kind: 'reject'; reason: string }
+    | { kind: 'mail'; to: string; awaitReplyMs?: number };
 }
 
 /** A reminder or escalation the open task is due for. */
 export interface DueTimer {
   taskId: string;
-  kind: 'reminder' | 'escalation';
+  /** The task's reminder and escalation; the supplier's answer awaited (a reminder to them, then the clerks). */
+  kind: 'reminder' | 'escalation' | 'supplierReminder' | 'supplierSilent';
   at: number;
 }
 
@@ -116,10 +130,39 @@ export class InvoiceProcess {
       }
       return p;
     }
+    const rule = prep.start;
+    if (rule?.outcome.kind === 'reject') {
+      s.stage = 'rejected';
+      record(
+        s,
+        clock,
+        'system',
+        'reject',
+        'system',
+        `Rejected by start rule "${rule.name}" (version ${rule.version}): ${rule.outcome.reason}`,
+      );
+      openClerkTask(s, clock, 'rejected', rule.outcome.reason);
+      return p;
+    }
     record(s, clock, 'system', 'received', 'system', 'Invoice received; waiting for registration by a clerk');
     if (prep.codingProblem) record(s, clock, 'system', 'coding', 'system', prep.codingProblem);
     if (prep.route.problem) record(s, clock, 'system', 'route', 'system', prep.route.problem);
-    openClerkTask(s, clock, 'new');
+    const task = openClerkTask(s, clock, 'new');
+    if (rule?.outcome.kind === 'assign') {
+      task.spec = rule.outcome.to;
+      record(
+        s,
+        clock,
+        'system',
+        'route',
+        'system',
+        `Start rule "${rule.name}" (version ${rule.version}) gives the first task to ${describeSpec(rule.outcome.to)}`,
+      );
+    } else if (rule?.outcome.kind === 'mail' && rule.outcome.awaitReplyMs !== undefined) {
+      s.awaitingReply = { since: clock.now().toISOString(), periodMs: rule.outcome.awaitReplyMs, rule: rule.name };
+      task.message = `Waiting for the answer of ${rule.outcome.to} (start rule "${rule.name}")`;
+      record(s, clock, 'system', 'mail', 'system', `Start rule "${rule.name}" wrote to ${rule.outcome.to}; waiting for the answer`);
+    }
     return p;
   }
 
@@ -237,6 +280,14 @@ export class InvoiceProcess {
   nextTimer(): DueTimer | undefined {
     const task = this.task;
     if (!task || task.state !== 'open' || task.escalating) return undefined;
+    // Waiting for a supplier only matters while the invoice waits for its registration.
+    const waiting = task.purpose === 'registration' ? this.s.awaitingReply : undefined;
+    if (waiting) {
+      const since = Date.parse(waiting.since);
+      return waiting.reminded
+        ? { taskId: task.id, kind: 'supplierSilent', at: since + 2 * waiting.periodMs }
+        : { taskId: task.id, kind: 'supplierReminder', at: since + waiting.periodMs };
+    }
     const step = this.s.route.steps[task.step];
     if (!step || task.purpose !== step.kind) return undefined;
     const opened = Date.parse(task.openedAt);
@@ -253,6 +304,28 @@ export class InvoiceProcess {
   fire(timer: DueTimer): void {
     const task = this.task;
     if (!task || task.id !== timer.taskId || task.state !== 'open') return;
+    const waiting = task.purpose === 'registration' ? this.s.awaitingReply : undefined;
+    if (timer.kind === 'supplierReminder' && waiting) {
+      waiting.reminded = true;
+      this.s.outbox.push({ key: `${this.s.workflowId}:supplier-reminder`, kind: 'supplier_reminder', taskId: task.id, to: [] });
+      record(this.s, this.clock, 'system', 'mail', 'system', 'No answer from the supplier yet: reminded them');
+      return;
+    }
+    if (timer.kind === 'supplierSilent' && waiting) {
+      delete this.s.awaitingReply;
+      closeTask(task, this.clock, 'system', 'noAnswer');
+      record(
+        this.s,
+        this.clock,
+        'system',
+        'mail',
+        'system',
+        `No answer from the supplier (start rule "${waiting.rule}"): the clerks take it up`,
+      );
+      const fresh = openClerkTask(this.s, this.clock, 'new', 'No answer from the supplier: take it up');
+      this.s.outbox.push({ key: `${this.s.workflowId}:supplier-silent`, kind: 'clerk_notice', taskId: fresh.id, to: pendingOn(task) });
+      return;
+    }
     if (timer.kind === 'reminder') {
       task.remindedAt = this.clock.now().toISOString();
       const to = pendingOn(task);
@@ -261,6 +334,16 @@ export class InvoiceProcess {
     } else {
       task.escalating = true;
     }
+  }
+
+  /** A supplier's answer arrived (stored as an invoice message): the invoice waits no longer. */
+  supplierReplied(message: { subject: string; from: string }): string {
+    const waiting = this.s.awaitingReply;
+    delete this.s.awaitingReply;
+    const task = this.task;
+    if (waiting && task?.message?.startsWith('Waiting for the answer')) task.message = `The supplier answered: ${message.subject}`;
+    record(this.s, this.clock, 'system', 'supplierReplied', 'system', `Answer from ${message.from}: ${message.subject}`);
+    return waiting ? 'The answer arrived; the invoice goes on' : 'The message is kept with the invoice';
   }
 
   /** Final posting wrote the journal. */
@@ -323,6 +406,11 @@ export class InvoiceProcess {
   get raw(): Readonly<ProcessState> {
     return this.s;
   }
+}
+
+function describeSpec(spec: { users?: string[]; groups?: string[]; roles?: string[] }): string {
+  const parts = [...(spec.users ?? []), ...(spec.groups ?? []).map((g) => `group ${g}`), ...(spec.roles ?? []).map((r) => `role ${r}`)];
+  return parts.join(', ');
 }
 
 function taskView(t: Task): TaskView {

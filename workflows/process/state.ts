@@ -117,6 +117,8 @@ export interface ProcessState {
   review?: ReviewFacts;
   /** Rejected by the review: the approval step it would have gone to, for re-authorization. */
   autoRejected?: { step: number };
+  /** A start rule wrote to the supplier and the invoice waits for the answer (reminder, then the clerks). */
+  awaitingReply?: { since: string; periodMs: number; rule: string; reminded?: boolean };
   stage: Stage;
   step: number;
   seq: number;
