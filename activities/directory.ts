@@ -69,6 +69,10 @@ async function withLimits(db: DbOrTx, rows: (typeof users.$inferSelect)[]): Prom
     confidential: u.confidential,
     active: u.active,
     permissions: u.permissions,
+    absence:
+      u.absentFrom && u.absentUntil
+        ? { from: u.absentFrom.toISOString(), until: u.absentUntil.toISOString(), substituteId: u.substituteId }
+        : undefined,
     approvalLimits: limits.filter((l) => l.userId === u.id).map((l) => ({ currency: l.currency, amount: l.amount })),
   }));
 }
@@ -116,14 +120,14 @@ export async function partnered(db: DbOrTx, companyA: string, companyB: string):
   return !!row;
 }
 
-export function directoryActivities({ db }: { db: Db }) {
+export function directoryActivities({ db, clock }: { db: Db; clock: () => Date }) {
   return {
     /** Who a task goes to, and with which rights, from the company's current directory. */
     resolveAssignment: activity(
       z.strictObject({ companyId: z.uuid(), request: AssignmentRequestSchema }),
       async ({ companyId, request }): Promise<AssignmentOutcome> => {
         const [directory, rules] = await Promise.all([loadDirectory(db, companyId), loadRules(db, companyId)]);
-        return resolve(request, directory, rules);
+        return resolve(request, directory, { ...rules, now: clock().toISOString() });
       },
     ),
 

@@ -6,6 +6,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
 import { authenticate } from './auth';
+import { devMailDocs, devMailPage } from './dev-mail';
 import { errorMiddleware, notFoundRoute } from './errors';
 import { openApiDocument } from './openapi';
 import type { SalesPostingOptions } from './sales-posting-service';
@@ -19,9 +20,11 @@ import { flowTemplatesDocs, flowTemplatesRouter } from './routes/flow-templates'
 import { groupsDocs, groupsRouter } from './routes/groups';
 import { invoicesDocs, invoicesRouter } from './routes/invoices';
 import { meDocs, meRouter } from './routes/me';
+import { messagesDocs, messagesRouter } from './routes/messages';
 import { obligationsDocs, obligationsRouter } from './routes/obligations';
 import { reviewRulesDocs, reviewRulesRouter } from './routes/review-rules';
 import { salesInvoicesDocs, salesInvoicesRouter } from './routes/sales-invoices';
+import { startRulesDocs, startRulesRouter } from './routes/start-rules';
 import { systemDocs } from './routes/system';
 import { usersDocs, usersRouter } from './routes/users';
 import { vendorsDocs, vendorsRouter } from './routes/vendors';
@@ -43,10 +46,12 @@ const API_DOCS = [
   costCentresDocs,
   environmentsDocs,
   reviewRulesDocs,
+  startRulesDocs,
   obligationsDocs,
   customersDocs,
   salesInvoicesDocs,
   meDocs,
+  messagesDocs,
 ];
 
 export interface AppDeps {
@@ -66,6 +71,8 @@ export interface AppDeps {
   webDir?: string;
   /** The demo users' sign-in picker (GET /dev/demo-users); never with NODE_ENV=production. */
   demoSignIn?: boolean;
+  /** Where the dev launcher's mail catcher keeps mails, shown at GET /dev/mail; never with NODE_ENV=production. */
+  devMailDir?: string | undefined;
 }
 
 /** The HTTP API, built from its dependencies so tests can run it without globals. */
@@ -80,6 +87,7 @@ export function createApp({
   salesPosting,
   webDir,
   demoSignIn = process.env.NODE_ENV !== 'production',
+  devMailDir = process.env.NODE_ENV !== 'production' ? process.env.DEV_MAIL_DIR : undefined,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -112,7 +120,7 @@ export function createApp({
     const ok = checks.every((c) => c === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: { database: db, temporal: temporalCheck } });
   });
-  const openApi = openApiDocument([...API_DOCS, ...(demoSignIn ? [demoUsersDocs] : [])]);
+  const openApi = openApiDocument([...API_DOCS, ...(demoSignIn ? [demoUsersDocs] : []), ...(devMailDir ? [devMailDocs] : [])]);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
@@ -149,11 +157,14 @@ export function createApp({
   api.use(costCentresRouter(deps));
   api.use(environmentsRouter(deps));
   api.use(reviewRulesRouter(deps));
+  api.use(startRulesRouter(deps));
   api.use(obligationsRouter(deps));
   api.use(customersRouter(deps));
   api.use(salesInvoicesRouter({ ...deps, ...(salesPosting ? { salesPosting } : {}) }));
   api.use(meRouter(deps));
+  api.use(messagesRouter(deps));
   app.use('/api/v1', api);
+  if (devMailDir) app.get('/dev/mail', devMailPage(devMailDir));
   // The web page at / (same origin, only through /api/v1), after the API so it never shadows a route.
   mountWebPage(app, { db: database.db, demoSignIn, ...(webDir ? { distDir: webDir } : {}) });
 

@@ -18,6 +18,7 @@ import {
   invoiceReviews,
   invoices,
   journalEntries,
+  settings,
   journalLines,
   taskUsers,
   tasks,
@@ -90,6 +91,8 @@ export interface IntakeResponse {
   id: string;
   workflowId: string;
   stage: 'new';
+  /** Held in the inbox: its workflow waits for `POST /invoices/:id/start`. */
+  inbox: boolean;
 }
 
 /**
@@ -113,6 +116,7 @@ export async function createInvoice(deps: ServiceDeps & { log?: Logger }, user: 
     if (existing) throw duplicateError(user, existing, input.invoiceNumber);
     response = await insertInvoice(db, user, req);
   }
+  if (response.inbox) return response;
   if (!(await startInvoiceWorkflow(db, temporal, response.id, { maxHistoryEvents }))) {
     deps.log?.warn({ invoiceId: response.id }, 'invoice workflow not started yet; the worker starts it');
   }
@@ -137,6 +141,7 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
       .from(invoices)
       .where(duplicateOf(user, vendor.id, input));
     if (duplicate) throw duplicateError(user, duplicate, input.invoiceNumber);
+    const inbox = !(input.autoStart ?? (await autoStartSetting(tx, user.companyId)));
     const c = input.currency;
     const amounts = {
       net: format(money(input.net, c)),
@@ -171,6 +176,7 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
           }
         : {}),
       workflowId,
+      manualStart: inbox,
       createdBy: user.id,
     });
     // In chunks: one statement has at most 65,535 parameters, and a line takes 7.
@@ -218,7 +224,16 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
     for (const warning of ubl?.warnings ?? []) {
       await audit(tx, { companyId: user.companyId, invoiceId: id, actor: 'system', kind: 'intake_warning', message: warning });
     }
-    const response: IntakeResponse = { id, workflowId, stage: 'new' };
+    if (inbox) {
+      await audit(tx, {
+        companyId: user.companyId,
+        invoiceId: id,
+        actor: user.id,
+        kind: 'held_in_inbox',
+        message: `Held in the inbox until someone starts it${input.autoStart === false ? '' : " (the company's setting)"}`,
+      });
+    }
+    const response: IntakeResponse = { id, workflowId, stage: 'new', inbox };
     if (req.idempotencyKey) {
       await tx
         .update(idempotencyKeys)
@@ -333,6 +348,45 @@ async function resolveVendor(tx: Tx, user: CurrentUser, v: VendorInput): Promise
   return { vendor: created!, created: true };
 }
 
+/** The company's default for intake's `autoStart`. */
+async function autoStartSetting(tx: Tx, companyId: string): Promise<boolean> {
+  const [row] = await tx.select({ autoStart: settings.autoStart }).from(settings).where(eq(settings.companyId, companyId));
+  return row?.autoStart ?? true;
+}
+
+/**
+ * Starts the workflow of an invoice held in the inbox (clerks and admins), once: the invoice
+ * leaves the inbox in one transaction with its audit entry, and a second start is a 409. If
+ * Temporal is away, the worker's starter starts it a few seconds later.
+ */
+export async function startFromInbox(deps: ServiceDeps & { log?: Logger }, user: CurrentUser, id: string): Promise<IntakeResponse> {
+  if (!user.roles.some((r) => r === 'clerk' || r === 'admin')) {
+    throw new ApiError(403, 'forbidden', 'Starting an invoice from the inbox needs the clerk or admin role');
+  }
+  const invoice = await visibleInvoice(deps.db, user, id);
+  if (invoice.companyId !== user.companyId) throw ApiError.notFound('invoice');
+  await deps.db.transaction(async (tx) => {
+    await lockInvoice(tx, id);
+    const [row] = await tx
+      .update(invoices)
+      .set({ manualStart: false, updatedAt: new Date() })
+      .where(and(eq(invoices.id, id), eq(invoices.manualStart, true), isNull(invoices.workflowStartedAt)))
+      .returning({ id: invoices.id });
+    if (!row) throw new ApiError(409, 'already_started', `Invoice ${invoice.invoiceNumber} is not in the inbox: its workflow has started`);
+    await audit(tx, {
+      companyId: user.companyId,
+      invoiceId: id,
+      actor: user.id,
+      kind: 'started_from_inbox',
+      message: `Started from the inbox by ${user.name}`,
+    });
+  });
+  if (!(await startInvoiceWorkflow(deps.db, deps.temporal, id, { maxHistoryEvents: deps.maxHistoryEvents }))) {
+    deps.log?.warn({ invoiceId: id }, 'invoice workflow not started yet; the worker starts it');
+  }
+  return { id, workflowId: invoice.workflowId, stage: 'new', inbox: false };
+}
+
 /** The invoice row, or a 404 when it does not exist or the user may not see it. */
 export async function visibleInvoice(db: Db, user: CurrentUser, id: string) {
   if (!isUuid(id)) throw ApiError.notFound('invoice');
@@ -390,6 +444,8 @@ export async function invoiceDetail(db: Db, user: CurrentUser, id: string) {
     id: inv.id,
     workflowId: inv.workflowId,
     stage: inv.stage,
+    /** Held in the inbox until someone starts its workflow (`POST /invoices/:id/start`). */
+    inbox: inv.manualStart && inv.workflowStartedAt === null,
     /** The version `PATCH /invoices/:id/coding` expects in If-Match (also the ETag of this answer). */
     codingVersion: inv.codingVersion,
     vendor: { id: vendor!.id, name: vendor!.name, vatNumber: vendor!.vatNumber, endpointId: vendor!.endpointId, email: vendor!.email },
@@ -596,12 +652,15 @@ export async function listInvoices(
     stage?: string | undefined;
     vendorId?: string | undefined;
     review?: ReviewStatus | undefined;
+    /** Only the invoices held in the inbox (`GET /inbox`). */
+    inbox?: boolean;
     limit: number;
     cursor?: string | undefined;
   },
 ) {
   const position = decodeCursor(q.cursor);
   const filters = [eq(invoices.companyId, user.companyId)];
+  if (q.inbox) filters.push(eq(invoices.manualStart, true), isNull(invoices.workflowStartedAt));
   if (!user.confidential) filters.push(eq(invoices.confidential, false));
   if (q.stage) filters.push(sql`${invoices.stage} = ${q.stage}`);
   if (q.vendorId) filters.push(eq(invoices.vendorId, q.vendorId));
@@ -633,6 +692,7 @@ export async function listInvoices(
       currency: i.currency,
       gross: amount(i.gross, i.currency),
       review: review ?? 'not_reviewed',
+      inbox: i.manualStart && i.workflowStartedAt === null,
     })),
     nextCursor: page.nextCursor,
   };
@@ -696,6 +756,12 @@ export async function performAction(
     const update = UPDATES[action] as unknown as UpdateDefinition<ActionResult, [Record<string, unknown>]>;
     return await handle.executeUpdate(update, { args: [{ ...payload, by: user.id }], ...(updateId ? { updateId } : {}) });
   } catch (err) {
+    if (err instanceof WorkflowNotFoundError && invoice.workflowStartedAt === null && !invoice.manualStart) {
+      // Committed while Temporal was away: the worker's starter starts its workflow within seconds.
+      const error = new ApiError(503, 'not_started', 'The invoice is not under way yet; nothing changed, try again shortly');
+      error.headers = { 'Retry-After': '2' };
+      throw error;
+    }
     throw actionError(err, invoice.stage);
   }
 }

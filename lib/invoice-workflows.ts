@@ -77,12 +77,12 @@ export async function startInvoiceWorkflow(db: Db, temporal: Client, invoiceId: 
   return true;
 }
 
-/** Invoices committed at least `olderThanMs` ago whose workflow is not started yet, oldest first. */
+/** Invoices committed at least `olderThanMs` ago whose workflow is not started yet (the inbox's wait for a person), oldest first. */
 export async function unstartedInvoices(db: Db, olderThanMs: number, limit = 100): Promise<string[]> {
   const rows = await db
     .select({ id: invoices.id })
     .from(invoices)
-    .where(and(isNull(invoices.workflowStartedAt), lt(invoices.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
+    .where(and(isNull(invoices.workflowStartedAt), eq(invoices.manualStart, false), lt(invoices.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
     .orderBy(asc(invoices.createdAt))
     .limit(limit);
   return rows.map((r) => r.id);

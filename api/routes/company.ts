@@ -27,6 +27,8 @@ export const SettingsPatchBody = SharedSettingsPatchBody.extend({
   autoRejectIncorrect: z.boolean().optional(),
   /** Authorization scheme: an invoice rejected as incorrect goes back to approval once reviewed correct. */
   autoReauthorize: z.boolean().optional(),
+  /** Whether a new invoice's workflow starts on intake when intake does not say (otherwise it waits in the inbox). */
+  autoStart: z.boolean().optional(),
 });
 
 const SettingsView = z
@@ -38,6 +40,9 @@ const SettingsView = z
     receivableAccount: z.string(),
     autoRejectIncorrect: z.boolean(),
     autoReauthorize: z.boolean(),
+    autoStart: z
+      .boolean()
+      .openapi({ description: "Intake's autoStart when the invoice does not say; false holds new invoices in the inbox" }),
     version: z.number().int().openapi({ description: 'Grows with every change; the ETag is "v<version>"' }),
   })
   .openapi('Settings');
@@ -107,6 +112,7 @@ function settingsView(s: typeof settings.$inferSelect): z.infer<typeof SettingsV
     receivableAccount: s.receivableAccount,
     autoRejectIncorrect: s.autoRejectIncorrect,
     autoReauthorize: s.autoReauthorize,
+    autoStart: s.autoStart,
     version: s.version,
   };
 }

@@ -13,6 +13,7 @@ import {
   listInvoices,
   performAction,
   selectInvoices,
+  startFromInbox,
   type ServiceDeps,
 } from '../invoices-service';
 import { ublIntakeRequest } from '../ubl-intake';
@@ -102,6 +103,15 @@ export function invoicesRouter(deps: ServiceDeps & { log: Logger }): Router {
   router.get('/invoices', async (req, res) => {
     const query = parseOr422(InvoiceListQuery, req.query, 'query');
     res.json(await listInvoices(deps.db, currentUser(res), query));
+  });
+
+  router.get('/inbox', async (req, res) => {
+    const query = parseOr422(InboxQuery, req.query, 'query');
+    res.json(await listInvoices(deps.db, currentUser(res), { ...query, inbox: true }));
+  });
+
+  router.post('/invoices/:id/start', async (req, res) => {
+    res.json(await startFromInbox(deps, currentUser(res), req.params.id));
   });
 
   router.get('/invoices/:id', async (req, res) => {
@@ -210,13 +220,23 @@ const ActionResultBody = z.object({
   openTask: z.object({ id: z.string(), stage: z.string(), assignees: z.array(z.string()) }).optional(),
 });
 
+const IntakeAnswer = z.object({
+  id: z.uuid(),
+  workflowId: z.string(),
+  stage: z.string(),
+  inbox: z.boolean().openapi({ description: 'Held in the inbox: its workflow waits for POST /invoices/:id/start' }),
+});
+
+/** The inbox's paging (the invoice list's, without filters). */
+const InboxQuery = InvoiceListQuery.pick({ limit: true, cursor: true });
+
 /** The invoice routes in the OpenAPI document. */
 export const invoicesDocs: ApiDocs = (d) => {
   d.path('Invoices', 'post', '/invoices', {
     summary: 'Register an invoice (JSON, or UBL 2.1 as application/xml) and start its workflow',
     request: { body: { content: { 'application/json': { schema: InvoiceIntake }, 'application/xml': { schema: z.string() } } } },
     responses: {
-      201: d.json(z.object({ id: z.uuid(), workflowId: z.string(), stage: z.string() }), 'Registered'),
+      201: d.json(IntakeAnswer, 'Registered (and started, unless held in the inbox)'),
       400: d.error('Malformed JSON or XML'),
       ...d.common,
       409: d.error('Duplicate: same company, vendor and invoice number'),
@@ -229,6 +249,22 @@ export const invoicesDocs: ApiDocs = (d) => {
     summary: "List invoices of the caller's company, newest first",
     request: { query: InvoiceListQuery },
     responses: { 200: d.page(), ...d.common, 422: d.error('Invalid query') },
+  });
+  d.path('Inbox', 'get', '/inbox', {
+    summary: 'Invoices held in the inbox (intake with autoStart false, or the autoStart setting off), newest first',
+    request: { query: InboxQuery },
+    responses: { 200: d.page(), ...d.common, 422: d.error('Invalid query') },
+  });
+  d.path('Inbox', 'post', '/invoices/:id/start', {
+    summary: 'Start the workflow of an invoice held in the inbox (clerks and admins); once',
+    request: { params: idParam },
+    responses: {
+      200: d.json(IntakeAnswer, 'Started'),
+      ...d.common,
+      403: d.error('Neither clerk nor admin'),
+      404: d.error('Unknown or not visible'),
+      409: d.error('Not in the inbox: its workflow has started already'),
+    },
   });
   d.path('Invoices', 'get', '/invoices/:id', {
     summary: 'One invoice: header, lines, coding rows with signatures, tasks, audit trail, posting',

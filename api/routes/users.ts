@@ -1,4 +1,6 @@
 import { PERMISSIONS } from '../../domain/stages';
+import { MAX_SUBSTITUTE_CHAIN, SYSTEM_ACTOR } from '../../domain/routing/assign';
+import { moveTasksOfAbsentUsers } from '../../lib/absences';
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, ilike, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
 import { Router } from 'express';
@@ -29,7 +31,10 @@ import { CostCentreCode } from './cost-centres';
 import { GroupId, touchGroups } from './groups';
 
 /** Readable, because admins type user ids into signals in the Temporal Web UI. */
-export const UserId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,119}$/, 'lowercase letters, digits, ".", "_" and "-", such as "demo.frank"');
+export const UserId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,119}$/, 'lowercase letters, digits, ".", "_" and "-", such as "demo.frank"')
+  .refine((id) => id !== SYSTEM_ACTOR, `"${SYSTEM_ACTOR}" is reserved for the worker's own actions`);
 
 const WILDCARD_DECIMAL = /^\d{1,15}(\.\d{1,2})?$/;
 
@@ -128,6 +133,10 @@ const UserView = z.object({
   active: z.boolean(),
   permissions: z.array(z.string()),
   approvalLimits: z.array(z.object({ currency: z.string(), amount: z.string().nullable() })),
+  absence: z
+    .object({ from: z.string(), until: z.string(), substituteId: z.string().nullable() })
+    .nullable()
+    .describe('An absence period (until is exclusive) and who takes the tasks meanwhile; null when none is set'),
   createdAt: z.string(),
   version: z.number().int().describe('Grows with every change, of the group memberships too; the ETag is "v<version>"'),
 });
@@ -139,6 +148,15 @@ const TokenView = z.object({
   revokedAt: z.string().nullable(),
 });
 const userIdParam = z.object({ id: z.string() });
+
+const Instant = z.iso.datetime({ offset: true }).describe('An instant such as "2026-12-01T00:00:00Z"');
+const AbsenceBody = z
+  .strictObject({
+    from: Instant,
+    until: Instant.describe('Exclusive: the user is back at this instant'),
+    substituteId: z.string().max(120).nullable().describe('Who takes the tasks meanwhile; null: the next qualifying person'),
+  })
+  .refine((a) => Date.parse(a.until) > Date.parse(a.from), { path: ['until'], message: 'must be after from' });
 
 type User = typeof users.$inferSelect;
 type Limit = { currency: string; amount: string | null };
@@ -274,6 +292,69 @@ export function usersRouter(deps: DirectoryDeps): Router {
     res.set('ETag', etag(after.version)).json({ ...after, ...refreshed });
   });
 
+  router.put('/users/:id/absence', async (req, res) => {
+    const actor = currentUser(res);
+    const target = await findUser(db, actor.companyId, req.params.id);
+    mayManageAbsence(actor, target);
+    const body = parseOr422(AbsenceBody, req.body, 'absence');
+    const now = new Date();
+    const from = new Date(body.from);
+    const until = new Date(body.until);
+    if (until <= now)
+      throw new ApiError(422, 'validation_failed', 'The absence is not valid', [{ path: 'until', message: 'must be in the future' }]);
+    const updated = await db.transaction(async (tx) => {
+      await lockDirectory(tx, actor.companyId);
+      if (body.substituteId !== null) await checkSubstitute(tx, target, body.substituteId, now);
+      const [row] = await tx
+        .update(users)
+        .set({
+          absentFrom: from,
+          absentUntil: until,
+          substituteId: body.substituteId,
+          absenceAppliedAt: null,
+          version: nextVersion(users.version),
+        })
+        .where(eq(users.id, target.id))
+        .returning();
+      await audit(tx, {
+        companyId: actor.companyId,
+        actor: actor.id,
+        kind: 'absence_set',
+        message: `${target.id} is absent from ${body.from} until ${body.until}; ${body.substituteId ? `${body.substituteId} substitutes` : 'no substitute: the next qualifying person takes the tasks'}`,
+        data: { userId: target.id, ...body },
+      });
+      return row!;
+    });
+    // After the commit, so routing sees the absence: an absence that has begun moves the open tasks now.
+    const moved = from <= now ? await moveTasksOfAbsentUsers(db, deps.temporal, { userIds: [target.id], log: deps.log }) : { invoices: 0 };
+    res.set('ETag', etag(updated.version)).json({
+      ...view(updated, (await limitsOf(db, [updated.id])).get(updated.id) ?? []),
+      movedInvoices: moved.invoices,
+    });
+  });
+
+  router.delete('/users/:id/absence', async (req, res) => {
+    const actor = currentUser(res);
+    const target = await findUser(db, actor.companyId, req.params.id);
+    mayManageAbsence(actor, target);
+    await db.transaction(async (tx) => {
+      await lockDirectory(tx, actor.companyId);
+      await tx
+        .update(users)
+        .set({ absentFrom: null, absentUntil: null, substituteId: null, absenceAppliedAt: null, version: nextVersion(users.version) })
+        .where(eq(users.id, target.id));
+      if (target.absentFrom) {
+        await audit(tx, {
+          companyId: actor.companyId,
+          actor: actor.id,
+          kind: 'absence_cleared',
+          message: `${target.id} is no longer absent`,
+        });
+      }
+    });
+    res.status(204).end();
+  });
+
   router.post('/users/:id/tokens', async (req, res) => {
     const actor = currentUser(res);
     const target = await findUser(db, actor.companyId, req.params.id);
@@ -349,6 +430,36 @@ async function findUser(db: Db, companyId: string, id: string): Promise<User> {
     .where(and(eq(users.id, id), eq(users.companyId, companyId)));
   if (!row) throw ApiError.notFound('user');
   return row;
+}
+
+/** An admin sets anyone's absence in the company; anyone else only their own. */
+function mayManageAbsence(actor: CurrentUser, target: User): void {
+  if (actor.id !== target.id && !actor.roles.includes('admin')) {
+    throw new ApiError(403, 'forbidden', "Only an admin may set another user's absence");
+  }
+}
+
+/**
+ * A substitute is an active user of the company other than the absent one, whose own chain of
+ * substitutes (of absences not over yet) does not lead back to the absent user.
+ */
+async function checkSubstitute(tx: Tx, target: User, substituteId: string, now: Date): Promise<void> {
+  const problem = (message: string) =>
+    new ApiError(422, 'validation_failed', 'The absence is not valid', [{ path: 'substituteId', message }]);
+  if (substituteId === target.id) throw problem('must be someone else');
+  const chain = [target.id];
+  let next: string | null = substituteId;
+  for (let hop = 0; next !== null && hop <= MAX_SUBSTITUTE_CHAIN; hop += 1) {
+    const [user] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.id, next), eq(users.companyId, target.companyId)));
+    if (!user) throw problem(hop === 0 ? `there is no user ${substituteId} in this company` : `${next} in the chain does not exist`);
+    if (hop === 0 && !user.active) throw problem(`${substituteId} is not active`);
+    if (chain.includes(user.id)) throw problem(`would make a loop: ${[...chain, user.id].join(' → ')}`);
+    chain.push(user.id);
+    next = user.absentUntil && user.absentUntil > now ? user.substituteId : null;
+  }
 }
 
 /** An admin manages anyone's tokens in the company; anyone else only their own. */
@@ -464,6 +575,10 @@ function view(u: User, limits: Limit[]) {
     active: u.active,
     permissions: u.permissions,
     approvalLimits: limits,
+    absence:
+      u.absentFrom && u.absentUntil
+        ? { from: u.absentFrom.toISOString(), until: u.absentUntil.toISOString(), substituteId: u.substituteId }
+        : null,
     createdAt: u.createdAt.toISOString(),
     version: u.version,
   };
@@ -516,6 +631,23 @@ export const usersDocs: ApiDocs = (d) => {
       412: staleResponse(d),
       422: d.error('Invalid change; details list every problem'),
     },
+  });
+  d.path('Users', 'put', '/users/:id/absence', {
+    summary:
+      "Set a user's absence and substitute (the user, or an admin): tasks opening meanwhile go to the substitute, open ones move when it begins",
+    request: { params: userIdParam, body: d.body(AbsenceBody) },
+    responses: {
+      200: versionedJson(d, UserView.extend({ movedInvoices: z.number().int() }), 'Set, with how many open tasks moved already'),
+      ...d.common,
+      403: d.error("Another user's absence, and not an admin"),
+      404: notFound,
+      422: d.error('Invalid period, unknown or inactive substitute, or a substitute loop'),
+    },
+  });
+  d.path('Users', 'delete', '/users/:id/absence', {
+    summary: "Clear a user's absence (the user, or an admin); tasks moved to the substitute stay there",
+    request: { params: userIdParam },
+    responses: { 204: { description: 'Cleared' }, ...d.common, 403: d.error("Another user's absence, and not an admin"), 404: notFound },
   });
   d.path('Users', 'post', '/users/:id/tokens', {
     summary: 'Issue a bearer token (admins, or the user for themself); the token is shown only in this answer',

@@ -26,6 +26,24 @@ export interface DirectoryUser {
   approvalLimits: readonly ApprovalLimit[];
   /** Granted permissions beyond the roles, e.g. `review:override`. */
   permissions?: readonly string[];
+  /** An absence period (ISO instants, `until` exclusive) and who takes the user's tasks meanwhile. */
+  absence?: Absence | undefined;
+}
+
+export interface Absence {
+  from: string;
+  until: string;
+  substituteId: string | null;
+}
+
+/** How many substitutes of substitutes routing follows before it gives up on a chain. */
+export const MAX_SUBSTITUTE_CHAIN = 5;
+
+/** Whether the user is absent at `now` (an ISO instant); never without a clock. */
+export function isAbsent(user: DirectoryUser, now: string | undefined): boolean {
+  if (!user.absence || now === undefined) return false;
+  const at = Date.parse(now);
+  return Date.parse(user.absence.from) <= at && at < Date.parse(user.absence.until);
 }
 
 /** What a task is for: a flow step, or one of the clerks' tasks outside the flow. */
@@ -70,6 +88,8 @@ export interface CompanyRules {
   twoApproverThreshold: string | null;
   /** Owner of each cost centre (code to user id), for steps that address "by dimension". */
   costCentreOwners?: Readonly<Record<string, string>>;
+  /** The time of the resolution (ISO instant), for absences; without it nobody counts as absent. */
+  now?: string | undefined;
 }
 
 /** 2 when the gross is above the threshold, else 1. Exact decimal comparison: never throws on scale. */
@@ -130,20 +150,63 @@ export function resolveAssignment(request: AssignmentRequest, directory: readonl
   const excluded = new Set(request.exclude);
   const skipped: Assignment['skipped'] = [];
 
-  const qualify = (candidates: readonly DirectoryUser[], record: boolean) => {
+  const byId = new Map(directory.map((u) => [u.id, u]));
+  /** Qualifying users who are absent with no substitute who may take the task: the last resort. */
+  let absentOnly: { chosen: string[]; rights: Record<string, string[]>; source: Assignment['source'] } | undefined;
+
+  const qualify = (candidates: readonly DirectoryUser[], record: boolean, source: Assignment['source']) => {
     const chosen: string[] = [];
     const rights: Record<string, string[]> = {};
+    const take = (user: DirectoryUser) => {
+      if (chosen.includes(user.id)) return;
+      chosen.push(user.id);
+      if (purpose === 'approval') rights[user.id] = approvalRights(user, invoice, rows);
+    };
+    const absentees: DirectoryUser[] = [];
     for (const user of candidates) {
       const why = disqualification(user);
       if (why) {
         if (record) skipped.push({ userId: user.id, reason: why });
         continue;
       }
-      chosen.push(user.id);
-      if (purpose === 'approval') rights[user.id] = approvalRights(user, invoice, rows);
+      if (!isAbsent(user, rules.now)) {
+        take(user);
+        continue;
+      }
+      const until = user.absence!.until;
+      const substitute = substituteFor(user);
+      if (substitute) {
+        take(substitute);
+        skipped.push({ userId: user.id, reason: `is absent until ${until}; ${substitute.id} takes it for ${user.id}, who is absent` });
+      } else {
+        absentees.push(user);
+        skipped.push({ userId: user.id, reason: `is absent until ${until} and no substitute of theirs may take it` });
+      }
+    }
+    if (chosen.length === 0 && absentees.length > 0 && !absentOnly) {
+      const fallback = { chosen: [] as string[], rights: {} as Record<string, string[]>, source };
+      for (const user of absentees) {
+        fallback.chosen.push(user.id);
+        if (purpose === 'approval') fallback.rights[user.id] = approvalRights(user, invoice, rows);
+      }
+      absentOnly = fallback;
     }
     return { chosen, rights };
   };
+
+  /** The first substitute down the user's chain who is present and qualifies; bounded and loop-free. */
+  function substituteFor(user: DirectoryUser): DirectoryUser | undefined {
+    const seen = new Set([user.id]);
+    let current = user;
+    for (let hop = 0; hop < MAX_SUBSTITUTE_CHAIN; hop += 1) {
+      const next = current.absence?.substituteId ? byId.get(current.absence.substituteId) : undefined;
+      if (!next || seen.has(next.id)) return undefined;
+      seen.add(next.id);
+      if (!isAbsent(next, rules.now)) return disqualification(next) ? undefined : next;
+      current = next;
+    }
+    return undefined;
+  }
 
   function disqualification(user: DirectoryUser): string | undefined {
     if (excluded.has(user.id)) return 'has already acted on or left this task';
@@ -171,9 +234,12 @@ export function resolveAssignment(request: AssignmentRequest, directory: readonl
     }
   }
   for (const tier of tiers) {
-    const { chosen, rights } = qualify(tier.candidates(), tier.record);
+    const { chosen, rights } = qualify(tier.candidates(), tier.record, tier.source);
     if (chosen.length > 0) return { ok: true, assignees: chosen, rights, source: tier.source, requiredApprovals, skipped };
   }
+  // Only absent people qualify, and none has a substitute who may: better them than nobody.
+  if (absentOnly)
+    return { ok: true, assignees: absentOnly.chosen, rights: absentOnly.rights, source: absentOnly.source, requiredApprovals, skipped };
   // A clerks' task never waits on nobody because everyone who could take it left it: back to them.
   if (isClerkTask && excluded.size > 0 && request.fallback) return resolveAssignment({ ...request, exclude: [] }, directory, rules);
   return { ok: false, reason: nobodyReason(request, skipped), requiredApprovals };
@@ -235,7 +301,15 @@ export interface ActorFacts {
   permissions?: string[];
 }
 
+/**
+ * The worker acting on its own (moving the tasks of a user whose absence began). It has an
+ * admin's say on refresh; no user may have this id, and only the worker and Temporal operators,
+ * never an API caller, can send an action in its name.
+ */
+export const SYSTEM_ACTOR = 'system';
+
 export function actorFacts(user: DirectoryUser | undefined, companyId: string, userId: string): ActorFacts {
+  if (userId === SYSTEM_ACTOR && !user) return { userId, admin: true, permissions: [] };
   const member = !!user && user.active && user.companyId === companyId;
   return { userId, admin: member && user.roles.includes('admin'), permissions: member ? [...(user.permissions ?? [])] : [] };
 }

@@ -217,7 +217,7 @@ describe('review never throws', () => {
           expect(result.status === 'incorrect').toBe(result.failed.length > 0);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: Number(process.env.REVIEW_RUNS ?? 2000) },
     );
   });
 });
