@@ -82,7 +82,13 @@ export async function unstartedInvoices(db: Db, olderThanMs: number, limit = 100
   const rows = await db
     .select({ id: invoices.id })
     .from(invoices)
-    .where(and(isNull(invoices.workflowStartedAt), eq(invoices.manualStart, false), lt(invoices.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
+    .where(
+      and(
+        isNull(invoices.workflowStartedAt),
+        eq(invoices.manualStart, false),
+        lt(invoices.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
+      ),
+    )
     .orderBy(asc(invoices.createdAt))
     .limit(limit);
   return rows.map((r) => r.id);
