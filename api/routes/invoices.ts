@@ -17,6 +17,7 @@ import {
   type ServiceDeps,
 } from '../invoices-service';
 import { ublIntakeRequest } from '../ubl-intake';
+import { ACTION_BODIES } from '../../workflows/payloads';
 import { z } from 'zod';
 import { idParam, type ApiDocs } from '../openapi';
 import type { ActionName } from '../../workflows/definitions';
@@ -309,7 +310,11 @@ export const invoicesDocs: ApiDocs = (d) => {
   d.path('Invoices', 'patch', '/invoices/:id/coding', {
     summary:
       "Replace the coding rows (new, review, rejected, exceptions review) as the task's assignee or an admin; If-Match: the invoice's ETag",
-    request: { params: idParam, headers: z.object({ 'if-match': z.string() }), body: d.body(CodingBody.omit({ version: true })) },
+    request: {
+      params: idParam,
+      headers: z.object({ 'if-match': z.string() }),
+      body: d.body(ACTION_BODIES.codingChanged.omit({ version: true })),
+    },
     responses: {
       200: d.json(
         z.object({ stage: z.string(), message: z.string(), codingVersion: z.number(), codingRows: z.array(z.unknown()) }),
