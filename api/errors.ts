@@ -42,10 +42,34 @@ interface BodyParserError extends Error {
   status?: number;
 }
 
+/**
+ * Driver codes of a database that is away (postgres.js, Node) and SQLSTATEs of a server shutting
+ * down or starting (57P01-57P03), a connection exception (08xxx), too many connections (53300).
+ */
+const DATABASE_AWAY =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT|57P0[123]|08[0-9A-Z]{3}|53300)$/;
+/** gRPC statuses of a Temporal service that is away or did not answer in time: UNAVAILABLE, DEADLINE_EXCEEDED. */
+const GRPC_AWAY = new Set([14, 4]);
+
+/**
+ * Which dependency an error says is away for now (anywhere in its cause chain: drizzle wraps the
+ * driver's error, the Temporal client wraps the gRPC one), or undefined. Such a request was not
+ * applied and may be sent again: 503 with Retry-After, not 500.
+ */
+export function dependencyAway(err: unknown): 'database' | 'temporal' | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; metadata?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && DATABASE_AWAY.test(e.code)) return 'database';
+    if (typeof e.code === 'number' && e.metadata !== undefined && GRPC_AWAY.has(e.code)) return 'temporal';
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let error: ApiError;
     const e = err as BodyParserError;
+    const away = err instanceof ApiError ? undefined : dependencyAway(err);
     if (err instanceof ApiError) error = err;
     else if (e?.type === 'entity.parse.failed') error = new ApiError(400, 'malformed_json', 'The request body is not valid JSON');
     else if (e?.type === 'entity.too.large') error = new ApiError(413, 'payload_too_large', 'The request body is too large');
@@ -53,6 +77,14 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       error = new ApiError(415, 'unsupported_encoding', e.message);
     } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
       error = new ApiError(e.status, 'bad_request', e.message);
+    } else if (away) {
+      log.warn({ err, method: req.method, path: req.path, away }, 'dependency unavailable');
+      error = new ApiError(
+        503,
+        'unavailable',
+        `The ${away === 'database' ? 'database' : 'workflow service'} is not reachable just now; try again (an Idempotency-Key makes a retry safe)`,
+      );
+      error.headers = { 'Retry-After': '5' };
     } else {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
       error = new ApiError(500, 'internal', 'Something went wrong on our side; the request was not applied');
