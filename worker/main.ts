@@ -2,10 +2,12 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { connectDatabase } from '../db/client';
-import { loadConfig, requireDatabaseUrl } from '../lib/config';
+import { loadConfig, replyAddressing, requireDatabaseUrl } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { startInvoiceStarter } from './invoice-starter';
+import { moveTasksOfAbsentUsers } from '../lib/absences';
+import { startPoller } from '../lib/poller';
 import { startMailDispatcher } from './mail-dispatcher';
 import { ensureSchedules } from './schedules';
 import { createInvoiceWorker } from './worker';
@@ -39,9 +41,22 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     const mailer = createMailer(config.SMTP_URL);
-    const activities = createActivities({ db: database.db, mailer, clock: () => new Date(), mailFrom: config.MAIL_FROM });
-    // Mails leave through the outbox, beside the worker and off every invoice's path.
-    const dispatcher = startMailDispatcher({ db: database.db, mailer, mailFrom: config.MAIL_FROM, log: log.child({ component: 'mail' }) });
+    const activities = createActivities({
+      db: database.db,
+      mailer,
+      clock: () => new Date(),
+      mailFrom: config.MAIL_FROM,
+      replyAddressing: replyAddressing(config),
+    });
+    // Mails leave through the outbox, beside the worker and off every invoice's path; the
+    // dispatcher reads the mail templates now, so a broken one stops the worker at start.
+    const dispatcher = startMailDispatcher({
+      db: database.db,
+      mailer,
+      mailFrom: config.MAIL_FROM,
+      addressing: replyAddressing(config),
+      log: log.child({ component: 'mail' }),
+    });
     // WORKFLOW_BUNDLE: a bundle built ahead with bundleWorkflowCode (as the tests' global setup
     // does); a restarted worker then polls within seconds instead of bundling for 10-30 s first.
     const bundlePath = process.env.WORKFLOW_BUNDLE;
@@ -57,9 +72,17 @@ async function main(): Promise<void> {
     await ensureSchedules(client, config.AGREEMENT_GRACE_DAYS);
     // Invoices whose workflow intake could not start (Temporal away) are started from here.
     const starter = startInvoiceStarter({ db: database.db, temporal: client, log: log.child({ component: 'starter' }) });
+    // When an absence begins, the absent user's open tasks go to their substitute.
+    const absenceLog = log.child({ component: 'absences' });
+    const absences = startPoller({
+      what: 'moving the tasks of absent users',
+      log: absenceLog,
+      intervalMs: 30_000,
+      round: async () => (await moveTasksOfAbsentUsers(database.db, client, { log: absenceLog })).users,
+    });
     log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM
-    await Promise.all([dispatcher.stop(), starter.stop()]);
+    await Promise.all([dispatcher.stop(), starter.stop(), absences.stop()]);
     await clientConnection.close();
     log.info('worker stopped');
   } catch (err) {
