@@ -9,7 +9,8 @@
 import postgres from 'postgres';
 import type { Page } from 'playwright-core';
 import { seedCompany } from '../db/seed';
-import { buildWebPage, launchBrowser, noBrowserReason } from '../test/e2e/browser';
+import { buildWebPage } from '../scripts/build-web';
+import { launchBrowser, noBrowserReason } from '../test/e2e/browser';
 import { percentile, type Rig } from './batch-speed';
 
 export interface WebSpeedFigure {

@@ -7,10 +7,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { buildWebPage } from '../scripts/build-web';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker';
-import { buildWebPage } from './e2e/browser';
 
 type Stop = () => Promise<void>;
 const g = globalThis as typeof globalThis & { __invoiceflowTeardown?: Stop[] };

@@ -1,9 +1,8 @@
 /**
  * The real browser for the end-to-end tests and the web benchmark: Debian's Chromium driven by
  * playwright-core (no browser download), headless, with a fresh profile per launch, against the
- * page the API serves at `/`. Also builds the page (Vite) and runs axe-core inside it.
+ * page the API serves at `/` (built by scripts/build-web.ts), and axe-core run inside it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -125,21 +124,4 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
     `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) })))`,
   )) as AxeViolation[];
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
-/** `npm run build:web`: Vite builds the page into dist/web, where the API serves it from. */
-export function buildWebPage(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const vite = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.mts'], {
-      cwd: ROOT,
-      // React's production build whatever the caller's NODE_ENV (jest sets "test", which would give the development build).
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    vite.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    vite.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    vite.once('error', reject);
-    vite.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}:\n${output}`))));
-  });
 }
