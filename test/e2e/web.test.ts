@@ -201,6 +201,33 @@ describeInBrowser('the web page', () => {
     await screenshot(page, 'admin-agreement-matched-invoice-posted');
   });
 
+  it('an admin orders start rules through their form, seeing the API’s field errors first', async () => {
+    const page = await pageAs('erin');
+    await page.goto('/admin/start-rules');
+    await page.getByRole('link', { name: 'New start rule' }).click();
+    await page.getByLabel('Name').fill('Order PO-NONE is refused');
+    await page.getByLabel('Test').selectOption('equals');
+    await page.getByRole('button', { name: 'Create start rule' }).click();
+    // The API checks the rule; its words appear at the fields: equals needs a value, assign needs someone.
+    await page.getByRole('alert').filter({ hasText: 'The start rule is not valid' }).waitFor();
+    expect(await page.getByLabel('Value').getAttribute('aria-invalid')).toBe('true');
+    await expectText(page.locator('.field-error').first(), 'needs a value');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    await page.getByLabel('Field').selectOption('orderReference');
+    await page.getByLabel('Value').fill('PO-NONE');
+    await page.getByLabel('Outcome').selectOption('reject');
+    await page.getByLabel('Reason').fill('Order PO-NONE was cancelled');
+    await page.getByRole('button', { name: 'Create start rule' }).click();
+    await page.getByText('Start rule created.').waitFor();
+    const row = page.locator('tr', { hasText: 'Order PO-NONE is refused' });
+    await expectText(row, 'reject: Order PO-NONE was cancelled');
+    await page.getByRole('button', { name: 'Deactivate start rule Order PO-NONE is refused' }).click();
+    await page.getByRole('status').filter({ hasText: 'Rule "Order PO-NONE is refused" deactivated.' }).waitFor();
+    await expectText(row, 'no');
+    await screenshot(page, 'admin-start-rules');
+  });
+
   it('sends an invoice to exceptions review with a message, which a clerk reads and resolves', async () => {
     const invoice = await intake();
     await act('alice', invoice.id);

@@ -234,3 +234,32 @@ export interface ReviewRule {
   conditions: ReviewCondition[];
   requires: string[];
 }
+
+export interface Group {
+  id: string;
+  name: string;
+  members: string[];
+  version: number;
+}
+
+export interface StartCondition {
+  field: string;
+  test: string;
+  value?: string;
+}
+
+export type StartOutcome =
+  | { kind: 'assign'; to: { users?: string[]; groups?: string[]; roles?: string[] } }
+  | { kind: 'mail'; to: 'supplier' | 'department'; address?: string; subject: string; body: string; awaitReply?: string }
+  | { kind: 'reject'; reason: string };
+
+export interface StartRule {
+  id: string;
+  position: number;
+  name: string;
+  active: boolean;
+  conditions: StartCondition[];
+  outcome: StartOutcome;
+  requires: string[];
+  version: number;
+}

@@ -1,4 +1,4 @@
-/** Administration for admins: agreements, flow and coding templates, users, settings, review rules (and start rules, to come). */
+/** Administration for admins: agreements, flow and coding templates, users, settings, review rules and start rules. */
 import { useTitle } from '../../components/common';
 import { Link, match, navigate } from '../../router';
 import { AgreementForm, AgreementList } from './Agreements';
@@ -6,6 +6,7 @@ import { CodingTemplateForm, CodingTemplateList } from './CodingTemplates';
 import { FlowTemplateForm, FlowTemplateList } from './FlowTemplates';
 import { ReviewRuleForm, ReviewRuleList } from './ReviewRules';
 import { SettingsForm } from './Settings';
+import { StartRuleForm, StartRuleList } from './StartRules';
 import { UserForm, UserList } from './Users';
 import { useEffect } from 'react';
 
@@ -60,19 +61,7 @@ function AdminView({ path }: { path: string }) {
   if (path === '/admin/settings') return <SettingsForm />;
   if (path === '/admin/review-rules') return <ReviewRuleList />;
   if (form('review-rules')) return <ReviewRuleForm key={path} id={form('review-rules') === 'new' ? undefined : form('review-rules')} />;
-  if (path === '/admin/start-rules') return <StartRules />;
+  if (path === '/admin/start-rules') return <StartRuleList />;
+  if (form('start-rules')) return <StartRuleForm key={path} id={form('start-rules') === 'new' ? undefined : form('start-rules')} />;
   return <p>Choose a section.</p>;
-}
-
-/** SPEC 2.4's start validations: the API has no /start-rules yet, so this is the place they will go. */
-function StartRules() {
-  return (
-    <section aria-labelledby="start-rules-heading" className="placeholder">
-      <h1 id="start-rules-heading">Start rules</h1>
-      <p className="notice notice-info">
-        <strong>Not available yet.</strong> Start rules (checks on an arriving document that assign it, e-mail the supplier or reject it,
-        SPEC 2.4) do not exist in the API yet. Their list and form will be here once <code>/api/v1/start-rules</code> exists.
-      </p>
-    </section>
-  );
 }
