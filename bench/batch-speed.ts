@@ -4,6 +4,8 @@
  * concurrency: wall time and per-invoice latency percentiles, and their ratio.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +50,7 @@ function figure(name: string, latencies: number[], wallMs: number): LatencyFigur
 
 export interface Rig {
   client: Client;
-  /** The invoice worker's process, for its resident memory. */
+  /** The invoice worker's process, for its resident memory (the current one, after a restart). */
   workerPid: number;
   database: ReturnType<typeof connectDatabase>;
   /** The scratch database's URL, for bulk seeding. */
@@ -61,26 +63,61 @@ export interface Rig {
   apiUrl: string;
   tokens: Record<string, string>;
   vendorId: string;
+  /** Stops the Temporal dev server, waits `downMs`, and starts it again on the same port and SQLite file. */
+  restartTemporal(opts?: { downMs?: number }): Promise<void>;
+  /** Ends the worker process with `signal` (SIGKILL: a crash; SIGTERM: a deploy) and starts a new one. */
+  restartWorker(signal?: NodeJS.Signals): Promise<void>;
+  /** Worker or API processes that exited on their own (each was started again a second later). */
+  unexpectedExits: ProcessExit[];
   stop(): Promise<void>;
 }
 
-/** Temporal dev server (WAL SQLite file), scratch Postgres, invoice worker, baseline worker and the API. */
-export async function startRig(): Promise<Rig> {
+export interface RigOptions {
+  /** The PostgreSQL server for the scratch database; default DATABASE_URL, else an embedded one. */
+  postgresUrl?: string;
+  /** The seeded company's slug, also in the scratch database's name; default 'bench'. */
+  company?: string;
+  /** Extra environment for the worker and API processes (e.g. SMTP_URL). */
+  env?: Record<string, string>;
+  /** The trivial baseline workflows' worker in this process; default true. */
+  baselineWorker?: boolean;
+  /** Where the Temporal SQLite file goes; default a new temporary directory. */
+  dataDir?: string;
+  /** Writes each process's output to `<logDir>/<worker|api>.log` instead of inheriting stderr. */
+  logDir?: string;
+}
+
+export interface ProcessExit {
+  entry: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: Date;
+}
+
+/**
+ * Temporal dev server (WAL SQLite file), scratch Postgres, invoice worker, baseline worker and the
+ * API. The worker and the API are started again when they exit on their own, as a deployment's
+ * restart policy would (`restart: unless-stopped` in docker-compose.yml).
+ */
+export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // already installed
   }
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'invoiceflow-bench-'));
+  const tmp = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'invoiceflow-bench-')));
   await chmod(tmp, 0o755);
   const stops: (() => Promise<void>)[] = [];
-  const temporal = await startTemporalDevServer({ port: 0, headless: true, dbFilename: path.join(tmp, 'temporal.sqlite') });
-  stops.unshift(temporal.stop);
-  const scratch = await createScratchDatabase('invoiceflow_bench');
+  const dbFilename = path.join(tmp, 'temporal.sqlite');
+  let temporal = await startTemporalDevServer({ port: 0, headless: true, dbFilename });
+  const temporalPort = Number(temporal.address.slice(temporal.address.lastIndexOf(':') + 1));
+  stops.unshift(() => temporal.stop());
+  const slug = opts.company ?? 'bench';
+  const scratch = await createScratchDatabase(`invoiceflow_${slug}`, opts.postgresUrl);
   stops.unshift(scratch.stop);
   const database = connectDatabase(scratch.url, { max: 20 });
   stops.unshift(() => database.close());
-  const company = await seedCompany(database.db, 'bench');
+  const company = await seedCompany(database.db, slug);
   await database.db.update(settings).set({ useWorkqueueSend: true }).where(eq(settings.companyId, company.companyId));
 
   // The worker and the API run as their own processes, started as in production (from source).
@@ -92,33 +129,40 @@ export async function startRig(): Promise<Rig> {
     DATABASE_URL: scratch.url,
     TEMPORAL_ADDRESS: temporal.address,
     PORT: String(port),
+    // Production refuses to start without it (supplier mails sign their reply addresses).
+    REPLY_SECRET: process.env.REPLY_SECRET ?? randomBytes(24).toString('hex'),
+    ...opts.env,
   };
-  const worker = spawnProcess('worker/main.ts', env);
+  const unexpectedExits: ProcessExit[] = [];
+  const logFile = (name: string) => (opts.logDir ? path.join(opts.logDir, `${name}.log`) : undefined);
+  const worker = superviseProcess('worker/main.ts', env, logFile('worker'), unexpectedExits);
   stops.unshift(worker.stop);
-  const api = spawnProcess('api/main.ts', env);
+  const api = superviseProcess('api/main.ts', env, logFile('api'), unexpectedExits);
   stops.unshift(api.stop);
 
-  // The baseline workflows run on a worker of their own in this process.
-  const native = await NativeConnection.connect({ address: temporal.address });
-  const baselineWorker = await Worker.create({
-    connection: native,
-    namespace: 'default',
-    taskQueue: 'bench-baseline',
-    workflowsPath: require.resolve('./baseline-workflows'),
-    activities: { noop: async () => {} },
-  });
-  const running = baselineWorker.run();
-  stops.unshift(async () => {
-    baselineWorker.shutdown();
-    await running;
-    await native.close();
-  });
+  if (opts.baselineWorker ?? true) {
+    // The baseline workflows run on a worker of their own in this process.
+    const native = await NativeConnection.connect({ address: temporal.address });
+    const baselineWorker = await Worker.create({
+      connection: native,
+      namespace: 'default',
+      taskQueue: 'bench-baseline',
+      workflowsPath: require.resolve('./baseline-workflows'),
+      activities: { noop: async () => {} },
+    });
+    const running = baselineWorker.run();
+    stops.unshift(async () => {
+      baselineWorker.shutdown();
+      await running;
+      await native.close();
+    });
+  }
   const connection = await Connection.connect({ address: temporal.address });
   stops.unshift(() => connection.close());
   const client = new Client({ connection });
   const apiBase = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(`${apiBase}/readyz`);
-  return {
+  const rig: Rig = {
     client,
     database,
     databaseUrl: scratch.url,
@@ -130,10 +174,21 @@ export async function startRig(): Promise<Rig> {
     workerPid: worker.pid,
     tokens: company.tokens,
     vendorId: company.vendorId,
+    unexpectedExits,
+    restartTemporal: async ({ downMs = 0 } = {}) => {
+      await temporal.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      temporal = await startTemporalDevServer({ port: temporalPort, headless: true, dbFilename });
+    },
+    restartWorker: async (signal = 'SIGTERM') => {
+      await worker.restart(signal);
+      rig.workerPid = worker.pid;
+    },
     stop: async () => {
       for (const stop of stops) await stop().catch(() => {});
     },
   };
+  return rig;
 }
 
 async function call(rig: Rig, as: string, method: string, p: string, body?: unknown, accept = 'application/json'): Promise<Response> {
@@ -308,23 +363,88 @@ export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<Th
   };
 }
 
-/** Starts `node --import tsx <entry>` from the project root; stop() ends it with SIGTERM. */
-export function spawnProcess(entry: string, env: NodeJS.ProcessEnv): { pid: number; stop: () => Promise<void> } {
+export interface SpawnedProcess {
+  pid: number;
+  /** Resolves once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` and waits for the exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** SIGTERM, SIGKILL after 15 s; resolves once it exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx <entry>` from the project root; stop() ends it with SIGTERM. Its
+ * stdout and stderr are appended to `logFile` when given; otherwise stderr is inherited.
+ */
+export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, logFile?: string): SpawnedProcess {
   const root = path.resolve(__dirname, '..');
+  const log = logFile ? openSync(logFile, 'a') : undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: log === undefined ? ['ignore', 'ignore', 'inherit'] : ['ignore', log, log],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (log !== undefined) closeSync(log); // the child has its own copy
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  // A parent that exits without stop() (a crash, process.exit) must not leave the process behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     pid: child.pid!,
+    exited,
+    kill: async (signal) => {
+      if (running()) child.kill(signal);
+      await exited;
+    },
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!running()) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** A process started again a second after it exits on its own; `exits` records each such exit. */
+function superviseProcess(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string | undefined,
+  exits: ProcessExit[],
+): { readonly pid: number; restart(signal: NodeJS.Signals): Promise<void>; stop(): Promise<void> } {
+  let stopped = false;
+  const endedOnPurpose = new WeakSet<SpawnedProcess>();
+  let current: SpawnedProcess;
+  const start = () => {
+    const p = spawnProcess(entry, env, logFile);
+    current = p;
+    void p.exited.then(({ code, signal }) => {
+      if (stopped || endedOnPurpose.has(p)) return;
+      exits.push({ entry, code, signal, at: new Date() });
+      setTimeout(() => {
+        if (!stopped && p === current) start();
+      }, 1000);
+    });
+  };
+  start();
+  return {
+    get pid() {
+      return current.pid;
+    },
+    restart: async (signal) => {
+      endedOnPurpose.add(current);
+      await current.kill(signal);
+      start();
+    },
+    stop: async () => {
+      stopped = true;
+      await current.stop();
     },
   };
 }

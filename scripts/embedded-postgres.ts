@@ -14,6 +14,13 @@ export interface EmbeddedPostgres {
   url: string;
   /** Stops the server (data is kept); safe to call more than once. */
   stop(): Promise<void>;
+  /**
+   * Fast shutdown, as `pg_ctl stop -m fast` (SIGINT: sessions are disconnected, open transactions
+   * roll back, data is kept); `start()` brings the server back. For fault-injection tests.
+   */
+  halt(): Promise<void>;
+  /** Starts the server again after `halt()`, on the same data directory and port (nothing when it runs). */
+  start(): Promise<void>;
 }
 
 /**
@@ -71,12 +78,16 @@ export async function startEmbeddedPostgres(opts: {
     });
     log(`initialised ${dataDir} in ${Date.now() - started} ms`);
   }
-  const startedAt = Date.now();
-  // The package rejects with undefined when postgres exits early (port taken, bad data dir): say why.
-  await server.start().catch(() => {
-    throw new Error(`PostgreSQL did not start on port ${port} in ${dataDir}; its last output:\n${tail.text()}`);
-  });
-  log(`PostgreSQL on 127.0.0.1:${port} started in ${Date.now() - startedAt} ms`);
+  const start = async () => {
+    if (isRunning(server)) return;
+    const startedAt = Date.now();
+    // The package rejects with undefined when postgres exits early (port taken, bad data dir): say why.
+    await server.start().catch(() => {
+      throw new Error(`PostgreSQL did not start on port ${port} in ${dataDir}; its last output:\n${tail.text()}`);
+    });
+    log(`PostgreSQL on 127.0.0.1:${port} started in ${Date.now() - startedAt} ms`);
+  };
+  await start();
 
   const stop = onceOnly(() => stopServer(server));
   const base = `postgres://postgres:postgres@127.0.0.1:${port}`;
@@ -86,7 +97,7 @@ export async function startEmbeddedPostgres(opts: {
     await stop();
     throw err;
   }
-  return { url: `${base}/${database}`, stop };
+  return { url: `${base}/${database}`, stop, halt: () => stopServer(server), start };
 }
 
 /** True when dataDir holds no cluster yet; a non-empty directory without one is refused, as initdb would. */
@@ -114,9 +125,12 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
  * own, so look at its (private) child first.
  */
 async function stopServer(server: EmbeddedPostgresServer): Promise<void> {
+  if (isRunning(server)) await server.stop();
+}
+
+function isRunning(server: EmbeddedPostgresServer): boolean {
   const child = (server as unknown as { process?: ChildProcess }).process;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  await server.stop();
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
 function onceOnly(fn: () => Promise<void>): () => Promise<void> {
