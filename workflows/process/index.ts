@@ -342,7 +342,10 @@ export class InvoiceProcess {
     delete this.s.awaitingReply;
     const task = this.task;
     if (waiting && task?.message?.startsWith('Waiting for the answer')) task.message = `The supplier answered: ${message.subject}`;
-    record(this.s, this.clock, 'system', 'supplierReplied', 'system', `Answer from ${message.from}: ${message.subject}`);
+    const what = waiting
+      ? `The wait for an answer (start rule "${waiting.rule}") is over`
+      : 'A message came in while nothing waited for one';
+    record(this.s, this.clock, 'system', 'supplierReplied', 'system', `${what}: ${message.from} wrote "${message.subject}"`);
     return waiting ? 'The answer arrived; the invoice goes on' : 'The message is kept with the invoice';
   }
 
