@@ -136,6 +136,40 @@ describe('answers from suppliers through the inbound SMTP endpoint', () => {
     await waitForStage(stack, id, 'review');
   });
 
+  it('with no answer within the period: a reminder to the supplier, then after another period the clerks take it up', async () => {
+    const prefix = `SILENT-${randomBytes(3).toString('hex')}`;
+    // Seconds, as a test may configure it (the API takes minutes and more).
+    await stack.database.db.insert(startRules).values({
+      companyId: stack.company.companyId,
+      position: 1,
+      name: 'Ask and wait',
+      conditions: [{ field: 'invoiceNumber', test: 'startsWith', value: prefix }],
+      outcome: { kind: 'mail', to: 'supplier', subject: 'Invoice {{invoiceNumber}}: which order?', body: 'Which order?', awaitReply: '2s' },
+    });
+    const number = `${prefix}-1`;
+    const id = await intake({ invoiceNumber: number });
+    const mailsAbout = () => smtp.messages.filter((m) => subject(m.raw).includes(number));
+    const sent = await waitFor(
+      async () => mailsAbout(),
+      (m) => m.length >= 3,
+      30_000,
+    );
+    expect(sent.map((m) => [m.to, subject(m.raw)])).toEqual([
+      [['billing@paperpens.example'], `Invoice ${number}: which order?`],
+      [['billing@paperpens.example'], `Reminder: we are still waiting for your answer about invoice ${number}`],
+      [expect.arrayContaining([`alice@${slug()}.example`]), `No answer from Paper & Pens Ltd about invoice ${number}: please take it up`],
+    ]);
+    const [task] = await waitFor(
+      () =>
+        stack.database.db
+          .select()
+          .from(tasks)
+          .where(and(eq(tasks.invoiceId, id), eq(tasks.state, 'open'))),
+      (rows) => rows[0]?.message === 'No answer from the supplier: take it up',
+    );
+    expect(task!.assignees).toContain(stack.company.users.alice);
+  });
+
   it('an answer to a valid reply address lands on the invoice with its attachments, once per Message-ID', async () => {
     const id = await intake();
     const to = replyAddressFor(id, new Date(), TEST_REPLY_ADDRESSING);
