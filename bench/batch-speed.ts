@@ -35,7 +35,7 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function figure(name: string, latencies: number[], wallMs: number): LatencyFigure {
+export function figure(name: string, latencies: number[], wallMs: number): LatencyFigure {
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     name,
@@ -191,7 +191,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   return rig;
 }
 
-async function call(rig: Rig, as: string, method: string, p: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+export async function call(rig: Rig, as: string, method: string, p: string, body?: unknown, accept = 'application/json'): Promise<Response> {
   return fetch(`${rig.apiUrl}${p}`, {
     method,
     headers: { authorization: `Bearer ${rig.tokens[as]}`, 'content-type': 'application/json', accept },

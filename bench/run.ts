@@ -11,6 +11,8 @@ import { queueSpeedFigures } from './queue-speed';
 import { chartSvg, sustainedTouchless, workerMemory } from './sustained';
 import { ublParseFigures } from './ubl-parse';
 import { webSpeedFigure, webSpeedTable } from './web-speed';
+import { salesPostingFigure, salesPostingTable } from './sales-posting';
+import { bulkReviewFigure, type BulkReviewFigure } from './review-speed';
 
 /** Runs one figure, telling stderr how long it took (the full run takes a while). */
 async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -40,6 +42,8 @@ async function main(): Promise<void> {
   let touchlessActions;
   let sustained;
   let memory;
+  let salesPosting;
+  let review: BulkReviewFigure | undefined;
   let restingWorkerMiB = 0;
   try {
     lists = await step('list speed', () => queueSpeedFigures(rig, { invoices: quick ? 20_000 : 100_000, seconds: quick ? 3 : 10 }));
@@ -60,6 +64,8 @@ async function main(): Promise<void> {
       const bare = await step(`${count} bare updates`, () => bareUpdatesFigure(rig, count));
       batches.push({ ours, bare });
     }
+    review = await step('bulk re-review', () => bulkReviewFigure(rig, quick ? 100 : 1000));
+    salesPosting = await step('sales mass posting', () => salesPostingFigure(rig, quick ? 200 : 1000));
     // Last: thousands of open workflows would crowd the worker's cache for the figures above.
     memory = await step('worker memory', () => workerMemory(rig, quick ? [400] : [1000, 2500, 5000, 10000]));
   } finally {
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
   }
 
   out(webSpeedTable(web));
+  out(salesPostingTable(salesPosting));
 
   out('\n## Touchless agreement invoices vs trivial workflows (same server, 16 at a time)\n');
   out('| run | count | wall s | per second | vs trivial workflow |');
@@ -137,6 +144,21 @@ async function main(): Promise<void> {
     }
   }
 
+  const reviewBare = batches.find((b) => b.bare.count === review?.count)?.bare;
+  if (review && reviewBare) {
+    out('\n## Bulk re-review vs bare updates (the same number, same server)\n');
+    out(
+      '| run | count | wall s (all answered) | all reviews written s | p50 ms | p99 ms | answered vs bare updates | written vs bare updates |',
+    );
+    out('|---|---:|---:|---:|---:|---:|---:|---:|');
+    out(
+      `| ${reviewBare.name} | ${reviewBare.count} | ${reviewBare.wallSeconds.toFixed(2)} | - | ${reviewBare.p50ms.toFixed(1)} | ${reviewBare.p99ms.toFixed(1)} | 1.00 | - |`,
+    );
+    out(
+      `| ${review.name} | ${review.count} | ${review.wallSeconds.toFixed(2)} | ${review.settledSeconds.toFixed(2)} | ${review.p50ms.toFixed(1)} | ${review.p99ms.toFixed(1)} | ${ratio(review.wallSeconds, reviewBare.wallSeconds)} | ${ratio(review.settledSeconds, reviewBare.wallSeconds)} |`,
+    );
+  }
+
   out('\n## Worker resident memory (its own process) by open invoice workflows\n');
   out(
     'Open invoice workflows are all running ones (earlier figures leave some waiting in review); each step adds invoices waiting in new.\n',
@@ -171,6 +193,8 @@ async function main(): Promise<void> {
         restingWorkerMiB,
         memory,
         batches,
+        review,
+        salesPosting,
       },
       null,
       2,
