@@ -170,6 +170,42 @@ async function main(): Promise<void> {
     out(
       `| ${m.openInvoices} | ${m.rssMiB.toFixed(0)} | ${ratio(m.rssMiB, restingWorkerMiB)} | ${(((m.rssMiB - restingWorkerMiB) * 1024) / m.openInvoices).toFixed(1)} | ${m.stepSeconds.toFixed(1)} |`,
     );
+  // The performance targets, each with its figure from this run and whether it is met.
+  const targets: { target: string; figure: string; met: boolean }[] = [];
+  const target = (name: string, value: number, goal: number, unit: string, atMost: boolean) =>
+    targets.push({
+      target: `${name} ${atMost ? '≤' : '≥'} ${goal}${unit}`,
+      figure: `${value.toFixed(unit === ' ×' ? 2 : 0)}${unit}`,
+      met: atMost ? value <= goal : value >= goal,
+    });
+  for (const f of lists.filter((l) => /^GET \/api\/v1\/(work-queue|invoices) \(/.test(l.name))) {
+    target(`${f.name}: p99`, f.p99ms, 50, ' ms', true);
+    target(`${f.name}: throughput vs hello world`, f.requestsPerSecond / hello.requestsPerSecond, 0.3, ' ×', false);
+  }
+  for (const { ours, bare } of batches)
+    target(`batch approve of ${ours.count}: wall vs bare updates`, ours.wallSeconds / bare.wallSeconds, 1.5, ' ×', true);
+  target('touchless invoices per second vs trivial workflows', touchless.perSecond / trivial.perSecond, 0.8, ' ×', false);
+  const approveP50 = human.actions.find((a) => a.name === 'approve')?.p50ms ?? NaN;
+  target('human path approve p50 vs bare update p50', approveP50 / bareP50, 1.5, ' ×', true);
+  target('billable actions per touchless invoice', touchlessActions.total, 4, '', true);
+  target('billable actions per human-path invoice', human.actionsPerInvoice.total, 10, '', true);
+  target('worker RSS at rest', restingWorkerMiB, 200, ' MiB', true);
+  const lastMemory = memory.at(-1);
+  if (lastMemory) {
+    target(
+      `worker RSS per open invoice workflow (at ${lastMemory.openInvoices})`,
+      ((lastMemory.rssMiB - restingWorkerMiB) * 1024) / lastMemory.openInvoices,
+      200,
+      ' KiB',
+      true,
+    );
+  }
+  out(`\n## Targets (issue #18)${quick ? ': --quick run, lists at 20,000 invoices, not the 100,000 of the target' : ''}\n`);
+  out('| target | this run | met |');
+  out('|---|---:|---|');
+  for (const t of targets) out(`| ${t.target} | ${t.figure} | ${t.met ? 'met' : 'not met'} |`);
+  out(`\n${targets.filter((t) => t.met).length} of ${targets.length} targets met`);
+
   out(`\nbench ran ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s`);
 
   const dir = path.join(__dirname, 'results');
@@ -193,6 +229,7 @@ async function main(): Promise<void> {
         restingWorkerMiB,
         memory,
         batches,
+        targets,
         review,
         salesPosting,
       },
