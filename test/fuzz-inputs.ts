@@ -638,23 +638,26 @@ export function ublExpectation(c: UblCase): UblExpectation {
     gross: firstText(xml, 'TaxInclusiveAmount')!,
     lines: (xml.match(/<cac:InvoiceLine>/g) ?? []).length,
   };
+  // The invoice number is the number sent unless a mutation touched it.
+  const numberKept = !c.ops.some((op) => op.op === 'splice' || ('el' in op && op.el === 'ID'));
+  // After a change of the structure (a BOM is none) nothing else is known field by field.
+  if (c.ops.some((op) => op.op === 'splice' || op.op === 'lines' || (op.op === 'root' && op.variant !== 'bom')))
+    return numberKept ? { invoiceNumber: 'UBL-$NUM' } : {};
   for (const op of c.ops) {
-    if (op.op === 'splice' || op.op === 'root' || op.op === 'lines') {
-      for (const k of Object.keys(e) as (keyof UblExpectation)[]) if (op.op !== 'root' || op.variant !== 'bom') delete e[k];
-      continue;
-    }
-    // A field is known after a mutation only when that one mutation set its element's first occurrence.
+    if (!('el' in op)) continue;
+    // A field is known after a mutation only when that one mutation set its element's first occurrence
+    // (of an element that occurs more than once, only occurrence 0 is surely the first: others may have moved).
     const alone = c.ops.filter((o) => 'el' in o && o.el === op.el).length === 1;
     const tracked = alone ? UBL_TRACKED[op.el] : undefined;
     for (const k of Object.keys(UBL_SOURCES) as (keyof UblExpectation)[]) if (UBL_SOURCES[k].includes(op.el)) delete e[k];
-    if (op.op === 'set' && tracked && op.occ % (xml.match(new RegExp(`<cbc:${op.el}[\\s>]`, 'g'))?.length ?? 1) === 0) {
+    const occurrences = xml.match(new RegExp(`<cbc:${op.el}[\\s>]`, 'g'))?.length ?? 1;
+    if (op.op === 'set' && tracked && (occurrences === 1 || op.occ === 0)) {
       const v = xmlText(wellFormed(op.value));
       if (tracked === 'buyerReference') e.buyerReference = v || null;
       else e[tracked] = v;
       if (op.el === 'IssueDate' && !/<cbc:(?:Payment)?DueDate>/.test(xml)) e.dueDate = v;
     }
   }
-  // The invoice number is the number sent unless a mutation touched it.
-  if (!c.ops.some((op) => 'el' in op && op.el === 'ID') && !c.ops.some((op) => op.op === 'splice')) e.invoiceNumber ??= 'UBL-$NUM';
+  if (numberKept) e.invoiceNumber ??= 'UBL-$NUM';
   return e;
 }

@@ -9,8 +9,9 @@
  * prints the seed).
  */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
+import { invoices, tasks } from '../../db/schema';
 import { seedCompany, type SeededCompany } from '../../db/seed';
 import {
   DIGITS,
@@ -24,7 +25,7 @@ import {
   xmlText,
   type UblExpectation,
 } from '../fuzz-inputs';
-import { startStack, type Stack } from '../harness';
+import { startStack, waitFor, type Stack } from '../harness';
 
 const TOTAL = Number.parseInt(process.env.FUZZ_RUNS ?? '', 10) || 2_000;
 const SEED = process.env.FUZZ_SEED ? Number.parseInt(process.env.FUZZ_SEED, 10) : Math.floor(Math.random() * 2 ** 31);
@@ -380,7 +381,8 @@ describe('fuzz: intake', () => {
         jsonCase,
         async (lane, c) => {
           counter += 1;
-          const text = placeholders(lane, jsonText(c), `${counter}`);
+          // As UTF-8 carries it: a splice through a surrogate pair arrives as U+FFFD.
+          const text = wellFormed(placeholders(lane, jsonText(c), `${counter}`));
           const vendorId = lane.company.vendorId;
           const a = await intake(lane, post(lane, 'application/json', text), (d) => {
             const sent = parsed(text);
@@ -599,5 +601,31 @@ describe('counterexamples the fuzz suite found', () => {
     const xml = ublDocument({ fixture: 'min', ops: [{ op: 'lines', count: 10_001 }] }, `${counter}`);
     const a = await intake(lanes[0]!, post(lanes[0]!, 'application/xml', xml), () => []);
     expect({ status: a.status, message: a.body.error.message }).toEqual({ status: 413, message: expect.stringContaining('10000') });
+  });
+
+  it('an action body with a NUL byte is refused with 422 and changes nothing (it was 200 with the stored stage left behind, or 503)', async () => {
+    const lane = lanes[0]!;
+    const created = await intake(lane, post(lane, 'application/json', jsonBody({})), () => []);
+    const id = created.body.id as string;
+    await waitFor(
+      () =>
+        stack.database.db
+          .select()
+          .from(tasks)
+          .where(and(eq(tasks.invoiceId, id), eq(tasks.state, 'open'))),
+      (rows) => rows.length > 0,
+    );
+    const act = (action: string, body: unknown) =>
+      send({
+        method: 'POST',
+        path: `/api/v1/invoices/${id}/actions/${action}`,
+        headers: { 'content-type': 'application/json', ...auth(lane) },
+        body: JSON.stringify(body),
+      });
+    expect(refusal(await act('approve', { comment: 'ok\u0000' }))).toEqual({ status: 422, paths: ['comment'] });
+    expect(refusal(await act('reject', { reason: 'no\u0085' }))).toEqual({ status: 422, paths: ['reason'] });
+    expect(refusal(await act('delegate', { to: 'x\u0000y' }))).toEqual({ status: 422, paths: ['to'] });
+    const [row] = await stack.database.db.select({ stage: invoices.stage }).from(invoices).where(eq(invoices.id, id));
+    expect(row!.stage).toBe('new');
   });
 });
