@@ -43,9 +43,9 @@ async function seedInvoices(rig: Rig, count: number): Promise<{ tokens: Record<s
     from invoices i where i.company_id = ${company.companyId}`;
   await sql`
     insert into task_users (user_id, task_id, relation, invoice_id, state, opened_at)
-    select a, id, 'assignee', invoice_id, state, opened_at from tasks, unnest(assignees) a
+    select a, id, 'assignee', invoice_id, state, opened_at from tasks, unnest(assignees) a where company_id = ${company.companyId}
     union all
-    select a, id, 'actor', invoice_id, state, opened_at from tasks, unnest(acted_by) a`;
+    select a, id, 'actor', invoice_id, state, opened_at from tasks, unnest(acted_by) a where company_id = ${company.companyId}`;
   await sql`analyze`;
   await sql.end();
   return { tokens: company.tokens };
