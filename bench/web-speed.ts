@@ -4,7 +4,7 @@
  * rows is on screen, beside the time of the same API call (`GET /api/v1/work-queue?limit=50`)
  * from the bench process. Cold: a fresh browser profile (nothing cached). Warm: a reload (the
  * bundles cached, the token in sessionStorage). Both include the page's own sign-in check
- * (`/me`, `/settings`) before the queue call.
+ * (`/me`, `/settings`), which the page runs beside its first queue call.
  */
 import postgres from 'postgres';
 import type { Page } from 'playwright-core';
@@ -124,7 +124,7 @@ export function webSpeedTable(f: WebSpeedFigure): string {
   const ratio = (x: number) => (f.apiP50ms ? (x / f.apiP50ms).toFixed(1) : '-');
   return [
     heading,
-    `${f.rows} rows on the first page, ${f.runs} runs each; the page's time runs from navigation start to the rendered rows and includes its sign-in check (/me, /settings).\n`,
+    `${f.rows} rows on the first page, ${f.runs} runs each; the page's time runs from navigation start to the rendered rows and includes its sign-in check (/me, /settings, asked beside the queue call).\n`,
     '| measurement | p50 ms | p95 ms | vs API call p50 |',
     '|---|---:|---:|---:|',
     `| GET /api/v1/work-queue?limit=${PAGE_SIZE} (API call alone) | ${f.apiP50ms.toFixed(1)} | ${f.apiP95ms.toFixed(1)} | 1.0 |`,

@@ -95,7 +95,29 @@ export async function call<T>(method: string, path: string, opts: CallOptions = 
   return { data: (text ? JSON.parse(text) : undefined) as T, etag: res.headers.get('etag'), status: res.status };
 }
 
-export const get = <T>(path: string, opts?: CallOptions) => call<T>('GET', path, opts);
+/** GETs started before the page asked for them (see prefetch), by path, with the token they used. */
+const early = new Map<string, { token: string; answer: Promise<Answer<unknown>> }>();
+
+/**
+ * Starts a GET now that the page will ask for once signed in (the work queue's first page, beside
+ * the sign-in check instead of after it). The first `get` of the same path with the same token
+ * takes the answer; any other token, or a second `get`, asks the server itself.
+ */
+export function prefetch(path: string, token: string): void {
+  const answer = call<unknown>('GET', path, { token });
+  answer.catch(() => undefined);
+  early.set(path, { token, answer });
+}
+
+/** GET `/api/v1<path>` (or the answer a prefetch of it already has on the way). */
+export function get<T>(path: string, opts?: CallOptions): Promise<Answer<T>> {
+  const started = early.get(path);
+  if (started) {
+    early.delete(path);
+    if (!opts && started.token === bearer) return started.answer as Promise<Answer<T>>;
+  }
+  return call<T>('GET', path, opts);
+}
 
 /** A binary answer (the original document) fetched with the bearer token, as a Blob and its file name. */
 export async function download(path: string): Promise<{ blob: Blob; filename: string }> {

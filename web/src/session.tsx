@@ -6,7 +6,9 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { ApiError, get, setBearer } from './api';
 import type { Me, Settings } from './types';
 
-const KEY = 'invoiceflow.token';
+/** Where the token is kept for this browser tab. */
+export const TOKEN_KEY = 'invoiceflow.token';
+const KEY = TOKEN_KEY;
 
 interface SessionState {
   me: Me;

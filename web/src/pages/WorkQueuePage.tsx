@@ -62,13 +62,30 @@ const ACTION_NAMES: Record<BatchAction, string> = {
   'not-mine': 'Not mine',
 };
 
+const DEFAULT_PAGE_SIZE = 50;
+
+/** The API path of one page of a queue. */
+function workQueuePath(queue: QueueId, state: TaskState, limit: number, cursor: string | null): string {
+  const params = new URLSearchParams({ queue, state, limit: String(limit) });
+  if (cursor) params.set('cursor', cursor);
+  return `/work-queue?${params.toString()}`;
+}
+
+/** The first page the queue at this address will ask for (`/` leads to the personal queue). */
+export function firstQueuePage(location: { pathname: string; search: string }): string | undefined {
+  if (location.pathname !== '/' && location.pathname !== '/queue') return undefined;
+  const query = new URLSearchParams(location.search);
+  const queue = (QUEUES.some((q) => q.id === query.get('queue')) ? query.get('queue') : 'personal') as QueueId;
+  return workQueuePath(queue, query.get('state') === 'done' ? 'done' : 'open', DEFAULT_PAGE_SIZE, null);
+}
+
 export function WorkQueuePage() {
   useTitle('Work queue');
   const { settings } = useSession();
   const { query } = useLocation();
   const queue = (QUEUES.some((q) => q.id === query.get('queue')) ? query.get('queue') : 'personal') as QueueId;
   const state: TaskState = query.get('state') === 'done' ? 'done' : 'open';
-  const [pageSize, setPageSize] = useState(50);
+  const [pageSize, setPageSize] = useState(DEFAULT_PAGE_SIZE);
 
   const [rows, setRows] = useState<QueueItem[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
@@ -91,9 +108,7 @@ export function WorkQueuePage() {
       setLoading(true);
       setLoadError(null);
       try {
-        const params = new URLSearchParams({ queue, state, limit: String(pageSize) });
-        if (cursor) params.set('cursor', cursor);
-        const page = (await get<Page<QueueItem>>(`/work-queue?${params.toString()}`)).data;
+        const page = (await get<Page<QueueItem>>(workQueuePath(queue, state, pageSize, cursor))).data;
         if (seq !== loadSeq.current) return;
         setRows((before) => (cursor ? [...before, ...page.items] : page.items));
         setNextCursor(page.nextCursor);
