@@ -15,10 +15,13 @@ const ROOT = path.resolve(__dirname, '..');
 export const WEB_OUT = path.join(ROOT, 'dist', 'web');
 /** Assets no index.html names any more are removed once they are this old (a page open that long reloads). */
 const STALE_MS = 60 * 60 * 1000;
+const BUILD_PREFIX = '.web-build-';
+const ABANDONED_MS = 10 * 60 * 1000;
 
 /** Builds web/ into dist/web as described above; rejects with Vite's output when the build fails. */
 export async function buildWebPage({ log = false }: { log?: boolean } = {}): Promise<void> {
-  const tmp = path.join(ROOT, 'dist', `.web-build-${randomUUID()}`);
+  await removeAbandonedBuilds();
+  const tmp = path.join(ROOT, 'dist', `${BUILD_PREFIX}${randomUUID()}`);
   try {
     await vite(tmp, log);
     for (const file of await files(tmp)) {
@@ -57,6 +60,17 @@ function vite(outDir: string, log: boolean): Promise<void> {
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}:\n${output}`))));
   });
+}
+
+/** Build directories left by a process that ended mid-build (a build takes seconds; these are minutes old). */
+async function removeAbandonedBuilds(): Promise<void> {
+  const dist = path.join(ROOT, 'dist');
+  const names = await readdir(dist).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(BUILD_PREFIX))) {
+    const dir = path.join(dist, name);
+    const { mtimeMs } = await stat(dir).catch(() => ({ mtimeMs: Date.now() }));
+    if (Date.now() - mtimeMs > ABANDONED_MS) await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Every file under `dir`, relative to it. */
