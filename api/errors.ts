@@ -44,10 +44,11 @@ interface BodyParserError extends Error {
 
 /**
  * Driver codes of a database that is away (postgres.js, Node) and SQLSTATEs of a server shutting
- * down or starting (57P01-57P03), a connection exception (08xxx), too many connections (53300).
+ * down or starting (57P01-57P03), a lost or refused connection (08000, 08001, 08003, 08004, 08006;
+ * not 08P01, a protocol violation no retry mends), too many connections (53300).
  */
 const DATABASE_AWAY =
-  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT|57P0[123]|08[0-9A-Z]{3}|53300)$/;
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT|57P0[123]|0800[01346]|53300)$/;
 /** gRPC statuses of a Temporal service that is away or did not answer in time: UNAVAILABLE, DEADLINE_EXCEEDED. */
 const GRPC_AWAY = new Set([14, 4]);
 

@@ -26,6 +26,7 @@ describe('dependencyAway: errors that mean a dependency is away for now (the API
   it('not a data error, a bug, or another gRPC status', () => {
     expect(dependencyAway(new DrizzleQueryError('insert', [], driverError('23505')))).toBeUndefined();
     expect(dependencyAway(new DrizzleQueryError('insert', [], driverError('40001')))).toBeUndefined();
+    expect(dependencyAway(new DrizzleQueryError('insert', [], driverError('08P01')))).toBeUndefined();
     expect(dependencyAway(new TypeError('x is undefined'))).toBeUndefined();
     expect(dependencyAway(grpcError(status.INVALID_ARGUMENT))).toBeUndefined();
     expect(dependencyAway(Object.assign(new Error('a number that is not gRPC'), { code: 14 }))).toBeUndefined();
