@@ -6,16 +6,26 @@
 import { z } from 'zod';
 import { ROUTABLE_STAGES } from '../domain/stages';
 
+/**
+ * Control characters (tab, line feed and carriage return aside) and lone surrogates: Postgres
+ * cannot store a NUL, and none belongs in a comment or an id. A Signal from the Web UI carrying
+ * one is refused here instead of stalling the invoice on a projection that can never be written.
+ */
+const UNSTORABLE =
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function buildPayloadSchemas() {
-  const text = (max: number) => z.string().trim().min(1).max(max);
+  const storable = (s: z.ZodString) => s.refine((v) => !UNSTORABLE.test(v), 'must not contain control characters');
+  const text = (max: number) => storable(z.string().trim().min(1).max(max));
   const by = text(200);
   /** The task the action answers; acting on a task that is no longer open is refused. */
   const taskId = text(300).optional();
-  const comment = z.string().max(2000).optional();
+  const comment = storable(z.string().max(2000)).optional();
   const CodingRowSchema = z.strictObject({
     kind: z.enum(['expense', 'tax']),
     account: text(40),
-    dimensions: z.record(z.string().trim().min(1).max(60), text(100)).default({}),
+    dimensions: z.record(storable(z.string().trim().min(1).max(60)), text(100)).default({}),
     taxCode: text(40).nullable().optional(),
     amount: z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'must be a decimal string such as "1234.50"'),
   });
@@ -36,15 +46,15 @@ export function buildPayloadSchemas() {
     notMine: { taskId },
     exceptionsReview: { taskId, message: text(2000) },
     resolveException: { taskId, comment },
-    restart: { stage: z.enum(ROUTABLE_STAGES).optional(), reason: z.string().max(2000).optional() },
+    restart: { stage: z.enum(ROUTABLE_STAGES).optional(), reason: storable(z.string().max(2000)).optional() },
     reassign: {
       taskId,
       to: AssigneeSpecSchema.optional(),
       stage: z.enum(ROUTABLE_STAGES).optional(),
-      reason: z.string().max(2000).optional(),
+      reason: storable(z.string().max(2000)).optional(),
     },
     /** Re-resolves the open task's assignees from current data (after users, limits or clearance changed). */
-    refresh: { reason: z.string().max(2000).optional() },
+    refresh: { reason: storable(z.string().max(2000)).optional() },
     /** Replaces the coding rows (the version is the one the editor saw: a stale one is refused). */
     codingChanged: { version: z.number().int().min(0), rows: z.array(CodingRowSchema).min(1).max(500), comment },
     /** Reviews the invoice again with the rules in force now. */

@@ -357,7 +357,7 @@ describeInBrowser('the web page', () => {
     // that token) is never shown to the next person who signs in.
     const forBob = await intake();
     await act('alice', forBob.id);
-    await page.evaluate(() => sessionStorage.setItem('invoiceflow.token', 'revoked-token'));
+    await page.evaluate("sessionStorage.setItem('invoiceflow.token', 'revoked-token')");
     await page.goto('/queue');
     await page.getByText('The saved token is no longer valid. Sign in again.').waitFor();
     await page.getByLabel('Bearer token').fill(stack.company.tokens.bob!);
