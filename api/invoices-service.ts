@@ -752,9 +752,25 @@ export async function performAction(
 ): Promise<ActionResult> {
   const invoice = await visibleInvoice(db, user, invoiceId);
   const handle = temporal.workflow.getHandle(invoice.workflowId);
+  const update = UPDATES[action] as unknown as UpdateDefinition<ActionResult, [Record<string, unknown>]>;
+  const asked = Date.now();
   try {
-    const update = UPDATES[action] as unknown as UpdateDefinition<ActionResult, [Record<string, unknown>]>;
-    return await handle.executeUpdate(update, { args: [{ ...payload, by: user.id }], ...(updateId ? { updateId } : {}) });
+    // Temporal keeps an Update's outcome under its id. A "not ready" (nothing changed; a lookup
+    // failed for now) kept from an earlier try of this Idempotency-Key would answer every retry
+    // the same: such an old refusal is passed over for the next id of the key, a few times.
+    for (let retry = 0; ; retry += 1) {
+      const id = updateId && retry > 0 ? `${updateId}~retry${retry}` : updateId;
+      const sent = Date.now();
+      try {
+        return await handle.executeUpdate(update, { args: [{ ...payload, by: user.id }], ...(id ? { updateId: id } : {}) });
+      } catch (err) {
+        const refusal = refusalOf(err);
+        // Kept: refused before this request came, and answered at once (a fresh refusal runs its lookups first).
+        const kept =
+          refusal?.code === 'not_ready' && refusal.at !== undefined && Date.parse(refusal.at) < asked - 250 && Date.now() - sent < 1000;
+        if (!updateId || !kept || retry >= MAX_NOT_READY_RETRIES) throw err;
+      }
+    }
   } catch (err) {
     if (err instanceof WorkflowNotFoundError && invoice.workflowStartedAt === null && !invoice.manualStart) {
       // Committed while Temporal was away: the worker's starter starts its workflow within seconds.
@@ -776,9 +792,20 @@ const REFUSAL_STATUS: Partial<Record<Refusal['code'], number>> = {
   coding_invalid: 422,
 };
 
-function actionError(err: unknown, stage: string): unknown {
+/** How many kept "not ready" outcomes of one Idempotency-Key are passed over before answering 503 again. */
+const MAX_NOT_READY_RETRIES = 50;
+
+/** The workflow's refusal inside a failed Update, if that is what the error is. */
+function refusalOf(err: unknown): Refusal | undefined {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {
-    const refusal = (err.cause.details?.[0] ?? { code: 'wrong_stage', message: err.cause.message }) as Refusal;
+    return (err.cause.details?.[0] ?? { code: 'wrong_stage', message: err.cause.message }) as Refusal;
+  }
+  return undefined;
+}
+
+function actionError(err: unknown, stage: string): unknown {
+  const refusal = refusalOf(err);
+  if (refusal) {
     const error = new ApiError(REFUSAL_STATUS[refusal.code] ?? 409, refusal.code, refusal.message);
     if (refusal.code === 'not_ready') error.headers = { 'Retry-After': '5' };
     return error;

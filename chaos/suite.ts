@@ -309,9 +309,8 @@ export function findings(v: Verdict, o: Observations): Finding[] {
       detail: `${fiveXX.length} 5xx, ${fiveXX.filter((c) => c.status !== 503 || c.retryAfter === undefined).length} of them not 503 with Retry-After`,
     },
     {
-      property: 'known bug sticky-503: a 503 "not ready" retried with the same Idempotency-Key succeeds once the dependency is back',
+      property: 'a 503 "not ready" retried with the same Idempotency-Key succeeds once the dependency is back',
       ok: o.sticky503 === 0,
-      knownBug: true,
       detail: `${o.sticky503} actions kept answering the same 503`,
     },
     {

@@ -125,6 +125,8 @@ export type RefusalCode = (typeof REFUSAL_CODES)[number];
 export interface Refusal {
   code: RefusalCode;
   message: string;
+  /** When the workflow refused (Updates only). */
+  at?: string;
 }
 
 export const approveUpdate = defineUpdate<ActionResult, [ApprovePayload]>('approve');

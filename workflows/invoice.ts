@@ -18,7 +18,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
 
   for (;;) {
     if (run.needsRetry) await run.retryAfterBackOff();
-    else if (run.p.stage === 'cancelled') return run.result();
+    else if (run.p.stage === 'cancelled' || run.p.stage === 'posted') return run.result();
     else if (run.p.stage === 'payment') {
       const posting = await run.post();
       if (posting === 'posted') return run.result();

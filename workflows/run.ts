@@ -23,6 +23,12 @@ const clock = { now: () => new Date() };
 
 /** Patch marker of automatic review (SPEC 2.3): invoices started before it do not review. */
 export const AUTOMATIC_REVIEW_PATCH = 'automatic-review';
+/**
+ * Patch marker: posting waits until the state (with its approval signatures) is written, and a
+ * posted invoice's workflow ends only once its posted state is written. Before it, an unwritten
+ * approval sent the invoice to exceptions review, and a failed last write left it shown in payment.
+ */
+export const WRITE_BEFORE_POSTING_PATCH = 'write-before-posting';
 
 export class InvoiceRun {
   process: InvoiceProcess | undefined;
@@ -197,7 +203,8 @@ export class InvoiceRun {
     const p = this.p;
     p.recordRefusal(action, why, via);
     await this.projection.persist(p);
-    if (via === 'update') throw refused(why);
+    // When: an Update's outcome is kept under its id, so a caller retrying a "not ready" with the same id can tell it is an old one.
+    if (via === 'update') throw refused({ ...why, at: clock.now().toISOString() });
     return p.result(p.stage, why.message);
   }
 
@@ -263,18 +270,23 @@ export class InvoiceRun {
 
   /**
    * Final posting, exactly once (the journal is unique per invoice): `posted` once posted and
-   * recorded, `refused` when it went to exceptions review instead, `retry` when it failed for now.
+   * recorded, `refused` when it went to exceptions review instead, `retry` when it failed for now,
+   * `unwritten` when the state before or after it could not be written (the main loop writes it).
    */
-  async post(): Promise<'posted' | 'refused' | 'retry'> {
+  async post(): Promise<'posted' | 'refused' | 'retry' | 'unwritten'> {
     return this.exclusive(async () => {
       const p = this.p;
       if (p.stage !== 'payment') return p.stage === 'posted' ? 'posted' : 'refused';
+      // The change that approved it could not write its state (the signatures postInvoice checks): write it first.
+      if (this.projection.dirty && patched(WRITE_BEFORE_POSTING_PATCH) && !(await this.settleAndPersist())) return 'unwritten';
       const posted = await attempt(() => activities.postInvoice({ invoiceId: this.input.invoiceId }));
       if (!posted.ok && !posted.deterministic) return 'retry';
       if (this.projection.blockedOn === 'postInvoice') this.projection.blockedOn = '';
       if (posted.ok) p.posted(posted.value.journalEntryId);
       else p.postingFailed(posted.reason);
-      await this.settleAndPersist();
+      const written = await this.settleAndPersist();
+      // Posted but not shown as posted yet: the main loop writes it again before the workflow ends.
+      if (posted.ok && !written && patched(WRITE_BEFORE_POSTING_PATCH)) return 'unwritten';
       return posted.ok ? 'posted' : 'refused';
     });
   }

@@ -3,8 +3,8 @@
  * load while the worker is killed, the Temporal dev server restarted, PostgreSQL and SMTP stopped
  * and started again. It runs `chaos/run.ts --ci` as a process of its own, with its own Temporal
  * dev server, embedded PostgreSQL, SMTP server, worker and API on free ports: the servers of the
- * global setup are not touched. Product bugs the suite found are asserted apart with
- * `it.failing`: each turns red once its bug is fixed, and then becomes a plain `it`.
+ * global setup are not touched. Product bugs the suite found are reproduced apart, deterministically,
+ * on the tests' own stack with injected failures.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { auditEvents, invoices } from '../../db/schema';
 import { invoiceWorkflowId } from '../../workflows/definitions';
 import { invoiceBody, startStack, waitFor, waitForStage, type Stack } from '../harness';
+import { recordHistory } from '../histories';
 
 /** The chaos process is ended after this; the jest hook waits a little longer for its cleanup. */
 const RUN_LIMIT_MS = 450_000;
@@ -115,40 +116,42 @@ describe('found by the chaos suite, reproduced deterministically', () => {
       )
     ).body.stage as string;
 
-  // Known bug (reported): the workflow posts while the projection holding the approval signatures is
-  // still unwritten; postInvoice reads the rows unsigned and refuses for good.
-  it.failing(
-    'a database outage during the last approval delays the posting instead of sending the invoice to exceptions review',
-    async () => {
-      const id = await inApproval();
-      // Every attempt to write the approved state fails (Postgres down for those seconds).
-      projectionOutage.set(id, { stage: 'payment', attempts: 5 });
-      expect((await stack.api('POST', `/api/v1/invoices/${id}/actions/approve`, { as: 'dave', body: {} })).status).toBe(200);
-      const stage = await stageOf(id, ['posted', 'exceptions_review']);
-      const trail = await stack.database.db.select().from(auditEvents).where(eq(auditEvents.invoiceId, id));
-      expect({ stage, refusals: trail.filter((e) => /carry no valid approval signature/.test(e.message)).length }).toEqual({
-        stage: 'posted',
-        refusals: 0,
-      });
-    },
-  );
+  // Found by this suite: the workflow posted while the projection holding the approval signatures was
+  // still unwritten; postInvoice read the rows unsigned and refused for good.
+  it('a database outage during the last approval delays the posting instead of sending the invoice to exceptions review', async () => {
+    const id = await inApproval();
+    // Every attempt to write the approved state fails (Postgres down for those seconds).
+    projectionOutage.set(id, { stage: 'payment', attempts: 5 });
+    expect((await stack.api('POST', `/api/v1/invoices/${id}/actions/approve`, { as: 'dave', body: {} })).status).toBe(200);
+    const stage = await stageOf(id, ['posted', 'exceptions_review']);
+    const trail = await stack.database.db.select().from(auditEvents).where(eq(auditEvents.invoiceId, id));
+    expect({ stage, refusals: trail.filter((e) => /carry no valid approval signature/.test(e.message)).length }).toEqual({
+      stage: 'posted',
+      refusals: 0,
+    });
+    const handle = stack.temporal.workflow.getHandle(invoiceWorkflowId(id));
+    await handle.result();
+    await recordHistory(handle, 'v2-approval-written-before-posting');
+  });
 
-  // Known bug (reported): when writing the posted state fails for a while, the workflow still
-  // completes (its loop returns once posted, dirty projection or not): Postgres shows the invoice
-  // in payment for good, with BlockedOn recordState in the Web UI, although its journal is written.
-  it.failing('a database outage right after posting still ends with the invoice shown as posted', async () => {
+  // Found by this suite: when writing the posted state failed for a while, the workflow still
+  // completed (its loop returned once posted, dirty projection or not): Postgres showed the invoice
+  // in payment for good, with BlockedOn recordState in the Web UI, although its journal was written.
+  it('a database outage right after posting still ends with the invoice shown as posted', async () => {
     const id = await inApproval();
     projectionOutage.set(id, { stage: 'posted', attempts: 5 });
     expect((await stack.api('POST', `/api/v1/invoices/${id}/actions/approve`, { as: 'dave', body: {} })).status).toBe(200);
-    await stack.temporal.workflow.getHandle(invoiceWorkflowId(id)).result();
+    const handle = stack.temporal.workflow.getHandle(invoiceWorkflowId(id));
+    await handle.result();
     const [row] = await stack.database.db.select().from(invoices).where(eq(invoices.id, id));
     expect(row!.stage).toBe('posted');
+    await recordHistory(handle, 'v2-posted-state-written-again');
   });
 
-  // Known bug (reported): a lookup that fails for now is refused inside the Update ("not ready":
+  // Found by this suite: a lookup that fails for now is refused inside the Update ("not ready":
   // 503, Retry-After: 5); with an Idempotency-Key the update id is the same on retry, so Temporal
-  // answers the stored refusal again: the same 503 for good, whatever the database does.
-  it.failing('a 503 "not ready" retried with the same Idempotency-Key succeeds once the database is back', async () => {
+  // answered the stored refusal again: the same 503 for good, whatever the database did.
+  it('a 503 "not ready" retried with the same Idempotency-Key succeeds once the database is back', async () => {
     const created = await stack.api('POST', '/api/v1/invoices', { as: 'alice', body: invoiceBody(stack) });
     const id = created.body.id as string;
     await waitForStage(stack, id, 'new');
@@ -159,7 +162,12 @@ describe('found by the chaos suite, reproduced deterministically', () => {
     const first = await register();
     routeOutage = 0;
     expect({ status: first.status, retryAfter: first.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '5' });
+    // A client waits before it tries again (a second here; Retry-After says 5).
+    await new Promise((r) => setTimeout(r, 1000));
     expect((await register()).status).toBe(200);
+    // And the key keeps that outcome: the same request again changes nothing and answers as before.
+    expect((await register()).status).toBe(200);
+    expect((await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' })).body.stage).toBe('review');
   });
 
   // Found by this suite: an invoice committed while Temporal was away has no workflow until the
