@@ -1,7 +1,10 @@
 import type { SeededCompany } from '../db/seed';
 import { format, money, plus } from '../domain/money';
 
-/** A few demo invoices left in different stages, made through the API as the demo users would. */
+/**
+ * A few demo invoices left in different stages, made through the API as the demo users would;
+ * only while the demo company has none (a first start that stopped halfway seeds them next time).
+ */
 export async function seedDemoInvoices(apiUrl: string, company: SeededCompany): Promise<void> {
   const call = async (token: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${apiUrl}/api/v1${path}`, {
@@ -14,6 +17,8 @@ export async function seedDemoInvoices(apiUrl: string, company: SeededCompany): 
     return json;
   };
   const { alice, bob, carol } = company.tokens as Record<'alice' | 'bob' | 'carol', string>;
+  const existing = (await call(alice, 'GET', '/invoices?limit=1')) as { items: unknown[] };
+  if (existing.items.length > 0) return;
   const demo: { number: string; net: string; tax: string; approvers: string[] }[] = [
     { number: 'DEMO-1001', net: '800.00', tax: '200.00', approvers: [] },
     { number: 'DEMO-1002', net: '1200.00', tax: '300.00', approvers: [alice] },

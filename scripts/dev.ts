@@ -86,10 +86,7 @@ async function main(): Promise<void> {
   const apiUrl = `http://localhost:${config.PORT}`;
   await waitUntilReady(`${apiUrl}/readyz`);
 
-  if (company.created) {
-    log.info('creating demo invoices');
-    await seedDemoInvoices(apiUrl, company);
-  }
+  await seedDemoInvoices(apiUrl, company);
 
   const tokens = Object.entries(company.tokens)
     .map(([name, token]) => `    ${name.padEnd(6)} ${token.padEnd(12)} (user id ${company.users[name]})`)
