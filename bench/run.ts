@@ -12,7 +12,6 @@ import { chartSvg, sustainedTouchless, workerMemory } from './sustained';
 import { ublParseFigures } from './ubl-parse';
 import { webSpeedFigure, webSpeedTable } from './web-speed';
 import { salesPostingFigure, salesPostingTable } from './sales-posting';
-import { salesPostingFigure, salesPostingTable } from './sales-posting';
 import { bulkReviewFigure, type BulkReviewFigure } from './review-speed';
 
 /** Runs one figure, telling stderr how long it took (the full run takes a while). */
@@ -44,7 +43,6 @@ async function main(): Promise<void> {
   let sustained;
   let memory;
   let salesPosting;
-  let salesPosting;
   let review: BulkReviewFigure | undefined;
   let restingWorkerMiB = 0;
   try {
@@ -67,7 +65,6 @@ async function main(): Promise<void> {
       batches.push({ ours, bare });
     }
     review = await step('bulk re-review', () => bulkReviewFigure(rig, quick ? 100 : 1000));
-    salesPosting = await step('sales mass posting', () => salesPostingFigure(rig, quick ? 200 : 1000));
     salesPosting = await step('sales mass posting', () => salesPostingFigure(rig, quick ? 200 : 1000));
     // Last: thousands of open workflows would crowd the worker's cache for the figures above.
     memory = await step('worker memory', () => workerMemory(rig, quick ? [400] : [1000, 2500, 5000, 10000]));
@@ -94,8 +91,6 @@ async function main(): Promise<void> {
   }
 
   out(webSpeedTable(web));
-  out(salesPostingTable(salesPosting));
-
   out(salesPostingTable(salesPosting));
 
   out('\n## Touchless agreement invoices vs trivial workflows (same server, 16 at a time)\n');
@@ -234,7 +229,6 @@ async function main(): Promise<void> {
         restingWorkerMiB,
         memory,
         batches,
-        salesPosting,
         targets,
         review,
         salesPosting,
