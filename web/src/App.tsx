@@ -1,7 +1,8 @@
-/** The page: sign-in, then the work queue, invoice details and (for admins) administration. */
+/** The page: sign-in, then the work queue, invoice details, sales (clerks and admins) and (for admins) administration. */
 import { useEffect, type ReactNode } from 'react';
 import { AdminPage } from './pages/admin/AdminPage';
 import { InvoicePage } from './pages/InvoicePage';
+import { SalesPage } from './pages/SalesPage';
 import { SignIn } from './pages/SignIn';
 import { WorkQueuePage } from './pages/WorkQueuePage';
 import { Link, match, navigate, useLocation } from './router';
@@ -25,6 +26,7 @@ function Routes() {
     if (path === '/' || path === '') navigate('/queue', { replace: true });
   }, [path]);
   if (path === '/queue') return <WorkQueuePage />;
+  if (path === '/sales') return <SalesPage />;
   if (invoice) return <InvoicePage key={invoice.id} id={invoice.id!} />;
   if (path === '/admin' || path.startsWith('/admin/')) {
     return isAdmin ? <AdminPage path={path} /> : <NotFound text="Administration is for admins." />;
@@ -63,6 +65,13 @@ function Layout({ children }: { children: ReactNode }) {
                 Work queue
               </Link>
             </li>
+            {(isAdmin || me.roles.includes('clerk')) && (
+              <li>
+                <Link to="/sales" aria-current={current('/sales')}>
+                  Sales
+                </Link>
+              </li>
+            )}
             {isAdmin && (
               <li>
                 <Link to="/admin/agreements" aria-current={current('/admin')}>
