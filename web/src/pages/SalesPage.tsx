@@ -5,7 +5,7 @@
  * text labels) and how many customer items it creates; the confirm step picks the mode; the run's
  * progress is followed until it ends. A cash-sales-only invoice is posted on its own with its payment.
  */
-import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type JSX, type RefObject } from 'react';
 import { all, call, get } from '../api';
 import { Notice, useTitle } from '../components/common';
 import { formError, type FormError } from '../components/forms';
@@ -87,13 +87,39 @@ interface Filter {
 
 const NO_FILTER: Filter = { customerId: '', from: '', to: '', minGross: '', maxGross: '' };
 
+/** The seed's icons, drawn inline (no icon font, nothing from another host): a box, a barcode, a coin. */
+const ICONS: Record<string, JSX.Element> = {
+  item: (
+    <svg viewBox="0 0 16 16" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="1.5">
+      <path d="M2 5l6-3 6 3v6l-6 3-6-3z M2 5l6 3 6-3 M8 8v6" />
+    </svg>
+  ),
+  serial: (
+    <svg viewBox="0 0 16 16" width="16" height="16" fill="currentColor">
+      <path d="M1 3h1.5v10H1zM3.5 3h1v10h-1zM6 3h2v10H6zM9 3h1v10H9zM11.5 3h1v10h-1zM13.5 3H15v10h-1.5z" />
+    </svg>
+  ),
+  cash: (
+    <svg viewBox="0 0 16 16" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="1.5">
+      <circle cx="8" cy="8" r="6" />
+      <path d="M10 5.5H7a1.25 1.25 0 000 2.5h2a1.25 1.25 0 010 2.5H6M8 4v1.5M8 10.5V12" />
+    </svg>
+  ),
+  other: (
+    <svg viewBox="0 0 16 16" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="1.5">
+      <circle cx="8" cy="8" r="6" />
+      <path d="M8 4.5v4.5M8 10.5v1" />
+    </svg>
+  ),
+};
+
 /** The icon and the short label of each blocker (the label is read out; the icon is decoration). */
-const BLOCKER_LABELS: Record<BlockerCode, { icon: string; label: string }> = {
-  customer_item_not_reviewed: { icon: '📦', label: 'Customer item to review' },
-  serial_number_missing: { icon: '№', label: 'Serial number missing' },
-  cash_sales_only: { icon: '¤', label: 'Cash sales only' },
-  already_posted: { icon: '✔', label: 'Already posted' },
-  being_posted: { icon: '…', label: 'Being posted' },
+const BLOCKER_LABELS: Record<BlockerCode, { icon: keyof typeof ICONS; label: string }> = {
+  customer_item_not_reviewed: { icon: 'item', label: 'Customer item to review' },
+  serial_number_missing: { icon: 'serial', label: 'Serial number missing' },
+  cash_sales_only: { icon: 'cash', label: 'Cash sales only' },
+  already_posted: { icon: 'other', label: 'Already posted' },
+  being_posted: { icon: 'other', label: 'Being posted' },
 };
 
 const POLL_MS = 400;
@@ -502,11 +528,11 @@ function PreviewCell({ item }: { item: PreviewItem }) {
   return (
     <ul className="blockers">
       {item.blockers.map((b, i) => {
-        const l = BLOCKER_LABELS[b.code] ?? { icon: '!', label: b.code };
+        const l = BLOCKER_LABELS[b.code] ?? { icon: 'other', label: b.code };
         return (
           <li key={i} className={`blocker blocker-${b.code}`}>
             <span className="blocker-icon" aria-hidden="true">
-              {l.icon}
+              {ICONS[l.icon]}
             </span>
             <strong>{l.label}:</strong> {b.message}
           </li>
