@@ -15,6 +15,7 @@ import { createLogger } from '../lib/logger';
 import { startDevMailCatcher } from './dev-mail';
 import { buildWebPage } from './build-web';
 import { seedDemoInvoices } from './demo-invoices';
+import { seedDemoSales } from './demo-sales';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalDevServer } from './temporal-server';
 
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
   await waitUntilReady(`${apiUrl}/readyz`);
 
   await seedDemoInvoices(apiUrl, company);
+  await seedDemoSales(apiUrl, company);
 
   const tokens = Object.entries(company.tokens)
     .map(([name, token]) => `    ${name.padEnd(6)} ${token.padEnd(12)} (user id ${company.users[name]})`)
