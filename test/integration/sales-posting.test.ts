@@ -3,10 +3,15 @@
  * posting modes, a change between preview and post, post and pay, and who may do what.
  */
 import { randomBytes } from 'node:crypto';
-import { inArray, sql } from 'drizzle-orm';
-import { journalEntries } from '../../db/schema';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { createApp } from '../../api/app';
+import { journalEntries, salesInvoices } from '../../db/schema';
 import { seedCompany } from '../../db/seed';
+import { createLogger } from '../../lib/logger';
 import { startStack, waitFor, type Stack } from '../harness';
+import { bulkSalesInvoices, salesMasterData } from '../sales-fixtures';
 
 jest.setTimeout(120_000);
 
@@ -35,6 +40,19 @@ const invoice = (n: number, customerId: string, lines: unknown[]) => ({
   lines,
 });
 
+/** A promise and its resolve, to hold an activity until the test lets it go. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Once armed, holds the next sales chunk after it posted and before it answers the workflow (so the
+ * test cancels the run while that chunk is under way, and the cancel lands between chunks).
+ */
+const chunkGate = { armed: false, held: deferred(), release: deferred() };
+
 /** Entries per sales invoice and how many of them do not balance. */
 async function journalsOf(invoiceIds: string[]) {
   const [row] = await stack.database.db.execute<{ entries: number; invoices: number; unbalanced: number }>(sql`
@@ -45,7 +63,20 @@ async function journalsOf(invoiceIds: string[]) {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({
+    wrapActivities: (a) => ({
+      ...a,
+      postSalesChunk: async (input) => {
+        const result = await a.postSalesChunk(input);
+        if (chunkGate.armed) {
+          chunkGate.armed = false;
+          chunkGate.held.resolve();
+          await chunkGate.release.promise;
+        }
+        return result;
+      },
+    }),
+  });
   const post = (path: string, body: unknown, as = 'alice') => stack.api('POST', `/api/v1${path}`, { as, body });
   customer = await created(await post('/customers', { name: 'Nordic Retail AB', vatNumber: 'SE556000000001', paymentTerms: 'net_30' }));
   cashCustomer = await created(await post('/customers', { name: 'Walk-in Café', paymentTerms: 'cash_sales_only' }));
@@ -294,4 +325,98 @@ test('customers change with If-Match and stay while invoices name them', async (
   });
   expect(stale.status).toBe(412);
   expect((await stack.api('DELETE', `/api/v1/customers/${customer}`, { as: 'erin' })).status).toBe(409);
+});
+
+test('a run cancelled between chunks stops: what it posted stays posted once, the rest is released and posts later', async () => {
+  // An API whose runs post 4 invoices a chunk, on the stack's worker.
+  const server: Server = await new Promise((resolve) => {
+    const app = createApp({
+      database: stack.database,
+      temporal: stack.temporal,
+      logger: createLogger('sales-cancel-test', 'silent'),
+      salesPosting: { chunkSize: 4 },
+    });
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${stack.company.tokens.alice}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  try {
+    const { customerId, productId } = await salesMasterData(stack.database.db, stack.company.companyId, 'cancel');
+    const batch = await bulkSalesInvoices(stack.database.db, {
+      companyId: stack.company.companyId,
+      customerId,
+      productId,
+      count: 12,
+      prefix: 'CANCEL',
+    });
+    const preview = await api('POST', '/sales-invoices/post-preview', { ids: batch });
+    expect(preview.body.summary).toMatchObject({ selected: 12, postable: 12 });
+    chunkGate.armed = true;
+    const started = await api('POST', '/sales-invoices/post', {
+      previewToken: preview.body.previewToken,
+      confirm: true,
+      mode: 'postable-only',
+    });
+    expect(started.status).toBe(202);
+    const postingId = started.body.postingId as string;
+
+    // The first chunk has posted and is held; the run is cancelled meanwhile, then the chunk answers.
+    await chunkGate.held.promise;
+    const cancelling = await api('POST', `/sales-postings/${postingId}/cancel`);
+    expect(cancelling.status).toBe(200);
+    expect(cancelling.body.state).toBe('running');
+    chunkGate.release.resolve();
+
+    const done = await waitFor(
+      () => api('GET', `/sales-postings/${postingId}`),
+      (r) => r.body.state !== 'running',
+    );
+    expect(done.body).toMatchObject({ state: 'cancelled', total: 12, posted: 4, customerItems: 4 });
+    expect(done.body.refused).toHaveLength(8);
+    expect((done.body.refused as { reasons: string[] }[])[0]!.reasons).toEqual([
+      'Not posted: the posting was cancelled before its turn came',
+    ]);
+    expect((await api('POST', `/sales-postings/${postingId}/cancel`)).status).toBe(409);
+
+    const rows = await stack.database.db
+      .select({ id: salesInvoices.id, state: salesInvoices.state, postingId: salesInvoices.postingId })
+      .from(salesInvoices)
+      .where(inArray(salesInvoices.id, batch));
+    const posted = rows.filter((r) => r.state === 'posted');
+    const rest = rows.filter((r) => r.state === 'unposted');
+    // The first chunk, in the run's order, and nothing after it.
+    expect(posted.map((r) => r.id).sort()).toEqual(batch.slice(0, 4).sort());
+    expect(rest.every((r) => r.postingId === null)).toBe(true);
+    expect(await journalsOf(batch)).toEqual({ entries: 4, invoices: 4, unbalanced: 0 });
+
+    // The rest is postable again, and posts once; the whole batch ends with one balanced journal each.
+    const again = await api('POST', '/sales-invoices/post-preview', { ids: rest.map((r) => r.id) });
+    expect(again.body.summary).toMatchObject({ selected: 8, postable: 8, blocked: 0 });
+    const second = await api('POST', '/sales-invoices/post', {
+      previewToken: again.body.previewToken,
+      confirm: true,
+      mode: 'all-or-nothing',
+    });
+    expect(second.status).toBe(202);
+    await waitFor(
+      () => api('GET', `/sales-postings/${second.body.postingId as string}`),
+      (r) => r.body.state === 'completed',
+    );
+    expect(await journalsOf(batch)).toEqual({ entries: 12, invoices: 12, unbalanced: 0 });
+    const unposted = await stack.database.db
+      .select({ id: salesInvoices.id })
+      .from(salesInvoices)
+      .where(and(inArray(salesInvoices.id, batch), eq(salesInvoices.state, 'unposted')));
+    expect(unposted).toEqual([]);
+  } finally {
+    chunkGate.release.resolve();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
