@@ -38,6 +38,7 @@ import {
   setSerialNumbers,
   summary,
 } from '../sales-service';
+import { salesInvoiceFromUbl } from '../sales-ubl';
 import { line } from '../schemas';
 import { requireSalesClerk } from './customers';
 
@@ -69,14 +70,9 @@ export function salesInvoicesRouter(deps: SalesDeps): Router {
 
   router.post('/sales-invoices', async (req, res) => {
     const user = requireSalesClerk(res);
-    if (req.is(['application/xml', 'text/xml'])) {
-      throw new ApiError(
-        415,
-        'unsupported_media_type',
-        'Sales invoices are accepted as JSON (UBL for sales invoices is not supported yet)',
-      );
-    }
-    const created = await createSalesInvoice(db, user, req.body, deps.clock());
+    let body: unknown = req.body;
+    if (req.is(['application/xml', 'text/xml'])) body = await salesInvoiceFromUbl(db, user, req.body as Buffer);
+    const created = await createSalesInvoice(db, user, body, deps.clock());
     res.status(201).location(`/api/v1/sales-invoices/${created.id}`).set('ETag', etag(created.version)).json(summary(created));
   });
 
@@ -207,15 +203,19 @@ export const salesInvoicesDocs: ApiDocs = (d) => {
     responses: { 200: d.page(), 400: d.error('Bad cursor'), ...d.common, 422: d.error('Invalid query') },
   });
   d.path(tag, 'post', '/sales-invoices', {
-    summary: 'Create a sales invoice (clerks and admins): lines with product, quantity, price and tax; serial numbers; customer items',
-    request: { body: d.body(SalesInvoiceBody) },
+    summary:
+      "Create a sales invoice (clerks and admins): lines with product, quantity, price and tax; serial numbers; customer items. Or UBL 2.1 (application/xml) with your company as the seller: the buyer is matched to a customer (VAT number, endpoint id, name), each line to a product by the seller's item id (SKU), serial numbers from cac:ItemInstance/cbc:SerialID",
+    request: {
+      body: { content: { 'application/json': { schema: SalesInvoiceBody }, 'application/xml': { schema: z.string() } } },
+    },
     responses: {
       201: versionedJson(d, z.object({ id: z.uuid() }).passthrough(), 'Created (Location: its URL)'),
       ...d.common,
       403: d.error('Neither clerk nor admin'),
       409: d.error('duplicate_invoice: the number is used'),
-      415: d.error('UBL for sales invoices is not supported yet'),
-      422: d.error('Invalid invoice, unknown customer or product, totals that do not add up'),
+      422: d.error(
+        'Invalid invoice, unknown customer or product, totals that do not add up; for UBL also not_the_seller (a purchase invoice) and unsupported_document (a credit note)',
+      ),
     },
   });
   d.path(tag, 'get', '/sales-invoices/:id', {

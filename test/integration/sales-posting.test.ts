@@ -420,3 +420,109 @@ test('a run cancelled between chunks stops: what it posted stays posted once, th
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+/** A UBL 2.1 sales invoice (EN 16931, Peppol BIS 3) from `seller` to the buyer with VAT number `buyerVat`. */
+function ublSalesInvoice(
+  number: string,
+  seller: string,
+  buyerVat: string,
+  lines: { sku: string; name: string; quantity: number; price: string; serials?: string[] }[],
+) {
+  const cents = lines.map((l) => Math.round(Number(l.price) * 100) * l.quantity);
+  const net = cents.reduce((a, b) => a + b, 0);
+  const tax = cents.reduce((a, b) => a + Math.round(b / 4), 0);
+  const eur = (c: number) => (c / 100).toFixed(2);
+  const party = (name: string, vat: string) => `<cac:Party>
+      <cac:PostalAddress><cac:Country><cbc:IdentificationCode>SE</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
+      <cac:PartyTaxScheme><cbc:CompanyID>${vat}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
+      <cac:PartyLegalEntity><cbc:RegistrationName>${name}</cbc:RegistrationName></cac:PartyLegalEntity>
+    </cac:Party>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+  xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">
+  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>
+  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
+  <cbc:ID>${number}</cbc:ID>
+  <cbc:IssueDate>2026-11-03</cbc:IssueDate>
+  <cbc:DueDate>2026-12-03</cbc:DueDate>
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cbc:BuyerReference>PO-77</cbc:BuyerReference>
+  <cac:AccountingSupplierParty>${party(seller, 'SE999999999901')}</cac:AccountingSupplierParty>
+  <cac:AccountingCustomerParty>${party('Some buyer name', buyerVat)}</cac:AccountingCustomerParty>
+  <cac:TaxTotal>
+    <cbc:TaxAmount currencyID="EUR">${eur(tax)}</cbc:TaxAmount>
+    <cac:TaxSubtotal>
+      <cbc:TaxableAmount currencyID="EUR">${eur(net)}</cbc:TaxableAmount>
+      <cbc:TaxAmount currencyID="EUR">${eur(tax)}</cbc:TaxAmount>
+      <cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>
+    </cac:TaxSubtotal>
+  </cac:TaxTotal>
+  <cac:LegalMonetaryTotal>
+    <cbc:LineExtensionAmount currencyID="EUR">${eur(net)}</cbc:LineExtensionAmount>
+    <cbc:TaxExclusiveAmount currencyID="EUR">${eur(net)}</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="EUR">${eur(net + tax)}</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="EUR">${eur(net + tax)}</cbc:PayableAmount>
+  </cac:LegalMonetaryTotal>
+  ${lines
+    .map(
+      (l, i) => `<cac:InvoiceLine>
+    <cbc:ID>${i + 1}</cbc:ID>
+    <cbc:InvoicedQuantity unitCode="C62">${l.quantity}</cbc:InvoicedQuantity>
+    <cbc:LineExtensionAmount currencyID="EUR">${eur(cents[i]!)}</cbc:LineExtensionAmount>
+    <cac:Item>
+      <cbc:Name>${l.name}</cbc:Name>
+      <cac:SellersItemIdentification><cbc:ID>${l.sku}</cbc:ID></cac:SellersItemIdentification>
+      <cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory>
+      ${(l.serials ?? []).map((s) => `<cac:ItemInstance><cbc:SerialID>${s}</cbc:SerialID></cac:ItemInstance>`).join('')}
+    </cac:Item>
+    <cac:Price><cbc:PriceAmount currencyID="EUR">${l.price}</cbc:PriceAmount></cac:Price>
+  </cac:InvoiceLine>`,
+    )
+    .join('\n  ')}
+</Invoice>`;
+}
+
+test('a UBL sales invoice with the company as seller: the buyer is a customer by VAT number, lines are products by SKU, serial numbers load', async () => {
+  const me = await stack.api('GET', '/api/v1/me', { as: 'alice' });
+  const company = me.body.company.name as string;
+  const send = (xml: string) =>
+    stack.api('POST', '/api/v1/sales-invoices', { as: 'alice', rawBody: xml, headers: { 'content-type': 'application/xml' } });
+  const res = await send(
+    ublSalesInvoice('UBL-S-1', company, 'SE556000000001', [
+      { sku: 'P-1', name: 'Paper', quantity: 3, price: '4.99' },
+      { sku: 'HW-1', name: 'Router', quantity: 2, price: '310.50', serials: ['RT-A', 'RT-B'] },
+    ]),
+  );
+  expect(res.status).toBe(201);
+  const detail = await stack.api('GET', `/api/v1/sales-invoices/${res.body.id}`, { as: 'alice' });
+  expect(detail.body).toMatchObject({
+    invoiceNumber: 'UBL-S-1',
+    customer: { id: customer },
+    net: '635.97',
+    tax: '158.99',
+    gross: '794.96',
+    dueDate: '2026-12-03',
+    state: 'unposted',
+  });
+  expect(detail.body.lines.map((l: { product: { id: string } }) => l.product.id)).toEqual([plain, serialised]);
+  expect(JSON.stringify(detail.body.lines[1])).toContain('RT-B');
+  const preview = await stack.api('POST', '/api/v1/sales-invoices/post-preview', { as: 'alice', body: { ids: [res.body.id] } });
+  expect(preview.body.invoices[0].blockers.map((b: { code: string }) => b.code)).toEqual(['customer_item_not_reviewed']);
+
+  const purchase = await send(
+    ublSalesInvoice('UBL-S-2', 'Somebody Else AB', 'SE556000000001', [{ sku: 'P-1', name: 'Paper', quantity: 1, price: '4.99' }]),
+  );
+  expect(purchase.status).toBe(422);
+  expect(purchase.body.error.code).toBe('not_the_seller');
+  const unknown = await send(ublSalesInvoice('UBL-S-3', company, 'SE000', [{ sku: 'NOPE', name: 'Nothing', quantity: 1, price: '1.00' }]));
+  expect(unknown.status).toBe(422);
+  expect(unknown.body.error.details).toEqual([
+    { path: '/Invoice/cac:AccountingCustomerParty/cac:Party', message: expect.stringContaining('no customer of yours matches the buyer') },
+    {
+      path: '/Invoice/cac:InvoiceLine[1]/cac:Item/cac:SellersItemIdentification/cbc:ID',
+      message: 'no product of yours has the SKU "NOPE"',
+    },
+  ]);
+});
