@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
-import { and, asc, desc, eq, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, notInArray, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
 import {
@@ -581,6 +581,36 @@ function reviewIs(status: ReviewStatus): SQL {
     : eq(invoiceReviews.status, status);
 }
 
+/**
+ * PLAN_CONSTANT: the list queries' constants (relation, state, clearance) are written into the
+ * text, not sent as parameters. Postgres keeps one generic plan per prepared statement, and with
+ * `relation = $2 and state = $3` it guessed 37,000 rows per user and added Memoize nodes sized for
+ * them: 2 ms per work-queue page instead of 0.25 ms.
+ */
+const NOT_CONFIDENTIAL = eq(invoices.confidential, sql`false`);
+
+/**
+ * A page size written into the query text, not sent as a parameter: with `limit $n` Postgres
+ * plans every execution anew (its generic plan guesses 10 % of the rows), 0.7 ms of planning for
+ * 0.3 ms of execution at 100,000 invoices; with a literal it keeps one plan per connection.
+ * drizzle writes an SQL object given as the limit as it is.
+ */
+function literalLimit(limit: number): Placeholder {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`not a page size: ${limit}`);
+  return sql.raw(String(limit)) as unknown as Placeholder;
+}
+
+/** A list page's query, built and prepared once per database and filter shape (by `shape`); null builds it anew (a cursor page). */
+const pageQueries = new WeakMap<Db, Map<string, unknown>>();
+function pageQuery<T>(db: Db, shape: string | null, build: () => T): T {
+  if (shape === null) return build();
+  let byShape = pageQueries.get(db);
+  if (!byShape) pageQueries.set(db, (byShape = new Map()));
+  let query = byShape.get(shape) as T | undefined;
+  if (!query) byShape.set(shape, (query = build()));
+  return query;
+}
+
 /** The user's tasks, joined with their invoices, for the work queue (an index range scan on task_users). */
 export async function workQueue(
   db: Db,
@@ -595,50 +625,70 @@ export async function workQueue(
   today: string,
 ) {
   const position = decodeCursor(q.cursor);
+  // The user's values are placeholders, so a first page's query is built once per filter shape
+  // (pageQuery); the constants are written into the text (see PLAN_CONSTANT).
   // Open: tasks waiting for me. Done: tasks I acted on.
   const filters = [
-    eq(taskUsers.userId, user.id),
-    q.state === 'open' ? and(eq(taskUsers.relation, 'assignee'), eq(taskUsers.state, 'open')) : eq(taskUsers.relation, 'actor'),
+    eq(taskUsers.userId, sql.placeholder('userId')),
+    q.state === 'open'
+      ? and(eq(taskUsers.relation, sql`'assignee'`), eq(taskUsers.state, sql`'open'`))
+      : eq(taskUsers.relation, sql`'actor'`),
   ];
-  if (!user.confidential) filters.push(eq(invoices.confidential, false));
-  if (q.queue === 'credit-memo') filters.push(eq(invoices.documentType, 'credit_note'));
-  if (q.queue === 'past-due') filters.push(lt(invoices.dueDate, today));
+  if (!user.confidential) filters.push(NOT_CONFIDENTIAL);
+  if (q.queue === 'credit-memo') filters.push(eq(invoices.documentType, sql`'credit_note'`));
+  if (q.queue === 'past-due') filters.push(lt(invoices.dueDate, sql.placeholder('today')));
   if (q.review) filters.push(reviewIs(q.review));
   if (position) filters.push(after(taskUsers.openedAt, taskUsers.taskId, position, 'timestamptz', 'text'));
-  const rows = await db
-    .select({
-      task: tasks,
-      invoice: invoices,
-      vendorName: vendors.name,
-      review: invoiceReviews.status,
-      openedAt: sql<string>`${taskUsers.openedAt}::text`,
-    })
-    .from(taskUsers)
-    .innerJoin(tasks, eq(tasks.id, taskUsers.taskId))
-    .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
-    .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
-    .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
-    .where(and(...filters))
-    .orderBy(asc(taskUsers.openedAt), asc(taskUsers.taskId))
-    .limit(q.limit + 1);
+  // Only the columns the page shows: mapping whole task and invoice rows (about 50 columns) cost
+  // more than the query itself.
+  const build = () =>
+    db
+      .select({
+        invoiceId: invoices.id,
+        taskId: tasks.id,
+        stage: invoices.stage,
+        taskStage: tasks.stage,
+        state: tasks.state,
+        vendorId: invoices.vendorId,
+        vendorName: vendors.name,
+        invoiceNumber: invoices.invoiceNumber,
+        gross: invoices.gross,
+        currency: invoices.currency,
+        dueDate: invoices.dueDate,
+        documentType: invoices.documentType,
+        review: invoiceReviews.status,
+        shared: sql<boolean>`cardinality(${tasks.assignees}) > 1`,
+        openedAt: sql<string>`${taskUsers.openedAt}::text`,
+      })
+      .from(taskUsers)
+      .innerJoin(tasks, eq(tasks.id, taskUsers.taskId))
+      .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
+      .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+      .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
+      .where(and(...filters))
+      .orderBy(asc(taskUsers.openedAt), asc(taskUsers.taskId))
+      .limit(literalLimit(q.limit + 1))
+      .prepare('work_queue');
+  const shape = position ? null : `workQueue:${q.limit}:${q.state}:${user.confidential}:${q.queue}:${q.review ?? ''}`;
+  const rows = await pageQuery(db, shape, build).execute({ userId: user.id, today });
   // The cursor keeps Postgres' own text of the time, microseconds included.
-  const page = pageOf(rows, q.limit, (r) => [r.openedAt, r.task.id]);
+  const page = pageOf(rows, q.limit, (r) => [r.openedAt, r.taskId]);
   return {
-    items: page.items.map(({ task, invoice, vendorName, review }) => ({
-      invoiceId: invoice.id,
-      taskId: task.id,
-      stage: invoice.stage,
-      taskStage: task.stage,
-      state: task.state,
-      vendor: { id: invoice.vendorId, name: vendorName },
-      invoiceNumber: invoice.invoiceNumber,
-      gross: amount(invoice.gross, invoice.currency),
-      currency: invoice.currency,
-      dueDate: invoice.dueDate,
-      documentType: invoice.documentType,
-      review: review ?? 'not_reviewed',
+    items: page.items.map((r) => ({
+      invoiceId: r.invoiceId,
+      taskId: r.taskId,
+      stage: r.stage,
+      taskStage: r.taskStage,
+      state: r.state,
+      vendor: { id: r.vendorId, name: r.vendorName },
+      invoiceNumber: r.invoiceNumber,
+      gross: amount(r.gross, r.currency),
+      currency: r.currency,
+      dueDate: r.dueDate,
+      documentType: r.documentType,
+      review: r.review ?? 'not_reviewed',
       /** The task has other assignees too: the user may leave it to them (not mine). */
-      shared: task.assignees.length > 1,
+      shared: r.shared,
     })),
     nextCursor: page.nextCursor,
   };
@@ -659,40 +709,60 @@ export async function listInvoices(
   },
 ) {
   const position = decodeCursor(q.cursor);
-  const filters = [eq(invoices.companyId, user.companyId)];
-  if (q.inbox) filters.push(eq(invoices.manualStart, true), isNull(invoices.workflowStartedAt));
-  if (!user.confidential) filters.push(eq(invoices.confidential, false));
-  if (q.stage) filters.push(sql`${invoices.stage} = ${q.stage}`);
-  if (q.vendorId) filters.push(eq(invoices.vendorId, q.vendorId));
+  const filters = [eq(invoices.companyId, sql.placeholder('companyId'))];
+  if (q.inbox) filters.push(eq(invoices.manualStart, sql`true`), isNull(invoices.workflowStartedAt));
+  if (!user.confidential) filters.push(NOT_CONFIDENTIAL);
+  if (q.stage) filters.push(sql`${invoices.stage} = ${sql.placeholder('stage')}`);
+  if (q.vendorId) filters.push(eq(invoices.vendorId, sql.placeholder('vendorId')));
   if (q.review) filters.push(reviewIs(q.review));
   if (position) filters.push(before(invoices.createdAt, invoices.id, position, 'timestamptz'));
-  const rows = await db
-    .select({
-      invoice: invoices,
-      vendorName: vendors.name,
-      review: invoiceReviews.status,
-      createdAt: sql<string>`${invoices.createdAt}::text`,
-    })
-    .from(invoices)
-    .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
-    .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
-    .where(and(...filters))
-    .orderBy(desc(invoices.createdAt), desc(invoices.id))
-    .limit(q.limit + 1);
-  const page = pageOf(rows, q.limit, (r) => [r.createdAt, r.invoice.id]);
+  // Only the columns the list shows, with placeholders for the values (see workQueue).
+  const build = () =>
+    db
+      .select({
+        id: invoices.id,
+        stage: invoices.stage,
+        vendorId: invoices.vendorId,
+        vendorName: vendors.name,
+        documentType: invoices.documentType,
+        invoiceNumber: invoices.invoiceNumber,
+        invoiceDate: invoices.invoiceDate,
+        dueDate: invoices.dueDate,
+        currency: invoices.currency,
+        gross: invoices.gross,
+        review: invoiceReviews.status,
+        inbox: sql<boolean>`(${invoices.manualStart} and ${invoices.workflowStartedAt} is null)`,
+        createdAt: sql<string>`${invoices.createdAt}::text`,
+      })
+      .from(invoices)
+      .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+      .leftJoin(invoiceReviews, eq(invoiceReviews.invoiceId, invoices.id))
+      .where(and(...filters))
+      .orderBy(desc(invoices.createdAt), desc(invoices.id))
+      .limit(literalLimit(q.limit + 1))
+      .prepare('invoice_list');
+  const shape = position
+    ? null
+    : `invoices:${q.limit}:${q.inbox === true}:${user.confidential}:${!!q.stage}:${!!q.vendorId}:${q.review ?? ''}`;
+  const rows = await pageQuery(db, shape, build).execute({
+    companyId: user.companyId,
+    stage: q.stage,
+    vendorId: q.vendorId,
+  });
+  const page = pageOf(rows, q.limit, (r) => [r.createdAt, r.id]);
   return {
-    items: page.items.map(({ invoice: i, vendorName, review }) => ({
+    items: page.items.map((i) => ({
       id: i.id,
       stage: i.stage,
-      vendor: { id: i.vendorId, name: vendorName },
+      vendor: { id: i.vendorId, name: i.vendorName },
       documentType: i.documentType,
       invoiceNumber: i.invoiceNumber,
       invoiceDate: i.invoiceDate,
       dueDate: i.dueDate,
       currency: i.currency,
       gross: amount(i.gross, i.currency),
-      review: review ?? 'not_reviewed',
-      inbox: i.manualStart && i.workflowStartedAt === null,
+      review: i.review ?? 'not_reviewed',
+      inbox: i.inbox,
     })),
     nextCursor: page.nextCursor,
   };
