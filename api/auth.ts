@@ -7,20 +7,68 @@ import { ApiError } from './errors';
 
 export type CurrentUser = typeof users.$inferSelect;
 
+/** How long a resolved bearer token is reused by GET requests of this process, and how many are kept. */
+export const TOKEN_CACHE_TTL_MS = 3000;
+const TOKEN_CACHE_MAX = 10_000;
+
+/**
+ * Tokens resolved lately (by token hash, one cache per app), so a page polled by many people does
+ * not cost a token lookup per request. Only GET and HEAD use it: every other request looks the
+ * token up again, so a revoked token or a deactivated user never changes anything. Revoking a
+ * token or changing a user in this process forgets every entry at once (`forgetCachedTokens`);
+ * another API process sees the change within TOKEN_CACHE_TTL_MS.
+ */
+type TokenCache = Map<string, { user: CurrentUser; until: number; generation: number }>;
+/** Bumped by every forget: older entries are void, and a lookup that began before one is not kept. */
+let cacheGeneration = 0;
+
+/** Forgets every cached token; call it after revoking a token or changing a user (active, roles, clearance). */
+export function forgetCachedTokens(): void {
+  cacheGeneration += 1;
+}
+
+function cachedUser(cache: TokenCache, tokenHash: string, now: number): CurrentUser | undefined {
+  const hit = cache.get(tokenHash);
+  if (!hit) return undefined;
+  if (hit.until > now && hit.generation === cacheGeneration) return hit.user;
+  cache.delete(tokenHash);
+  return undefined;
+}
+
+function cacheUser(cache: TokenCache, tokenHash: string, user: CurrentUser, generation: number): void {
+  if (generation !== cacheGeneration) return;
+  // A Map keeps insertion order: past the bound, the oldest entry goes.
+  if (cache.size >= TOKEN_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(tokenHash, { user, until: Date.now() + TOKEN_CACHE_TTL_MS, generation });
+}
+
 /** Resolves `Authorization: Bearer <token>` to an active user, or answers 401. */
 export function authenticate(db: Db): RequestHandler {
+  const cache: TokenCache = new Map();
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new ApiError(401, 'unauthenticated', 'Send a bearer token: Authorization: Bearer <token>');
+    const tokenHash = hashToken(match[1]!);
+    const safe = req.method === 'GET' || req.method === 'HEAD';
+    const cached = safe ? cachedUser(cache, tokenHash, Date.now()) : undefined;
+    if (cached) {
+      res.locals.user = cached;
+      next();
+      return;
+    }
+    const generation = cacheGeneration;
     const [row] = await db
       .select({ user: users })
       .from(apiTokens)
       .innerJoin(users, eq(users.id, apiTokens.userId))
-      .where(and(eq(apiTokens.tokenHash, hashToken(match[1]!)), isNull(apiTokens.revokedAt)))
+      .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
       .limit(1);
     const user = row?.user;
     if (!user || !user.active) throw new ApiError(401, 'unauthenticated', 'The bearer token is not valid');
+    cacheUser(cache, tokenHash, user, generation);
+    // A request that may change users or tokens (groups, absences, ...) leaves no answer cached from before it.
+    if (!safe) res.on('finish', forgetCachedTokens);
     res.locals.user = user;
     next();
   };

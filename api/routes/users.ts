@@ -11,7 +11,7 @@ import { apiTokens, approvalLimits, costCentres, groups, users } from '../../db/
 import { format, isCurrency, isNegative, money, MoneyError } from '../../domain/money';
 import { ROLES } from '../../domain/stages';
 import { hashToken } from '../../lib/tokens';
-import { currentUser, isUuid, requireAdmin, type CurrentUser } from '../auth';
+import { currentUser, forgetCachedTokens, isUuid, requireAdmin, type CurrentUser } from '../auth';
 import { lockDirectory, refreshOpenTasksOf, RefreshOutcomeView, type DirectoryDeps } from '../directory-service';
 import { ApiError, parseOr422 } from '../errors';
 import {
@@ -284,6 +284,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
       });
       return { before: beforeView, after: afterView, routingChanges: changes };
     });
+    forgetCachedTokens(); // active, roles and clearance are read from the cached user
     // After the commit, so the workflows resolve against the new directory.
     const refreshed =
       routingChanges.length > 0
@@ -325,6 +326,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
       });
       return row!;
     });
+    forgetCachedTokens();
     // After the commit, so routing sees the absence: an absence that has begun moves the open tasks now.
     const moved = from <= now ? await moveTasksOfAbsentUsers(db, deps.temporal, { userIds: [target.id], log: deps.log }) : { invoices: 0 };
     res.set('ETag', etag(updated.version)).json({
@@ -352,6 +354,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
         });
       }
     });
+    forgetCachedTokens();
     res.status(204).end();
   });
 
@@ -416,6 +419,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
         data: { userId: target.id, tokenId: token.id, label: token.label },
       });
     });
+    forgetCachedTokens();
     res.status(204).end();
   });
 
