@@ -2,7 +2,8 @@
  * The Sales page in a real browser (SPEC 2.5, seed 002) against the real stack: alice selects three
  * unposted sales invoices, one of them missing a serial number; the preview shows that blocker on
  * its row in the server's words and counts the customer items to create; she posts the postable
- * ones only and follows the run until it is done, with the refused one and its reason.
+ * ones only and follows the run until it is done, with the refused one and its reason; then fixes
+ * it on the page (its missing serial number) and the preview says it is ready.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, type Stack } from '../harness';
@@ -40,7 +41,7 @@ describeInBrowser('the Sales page', () => {
     }
   });
 
-  it('alice previews three invoices, one blocked by a missing serial number, posts the postable ones and sees the run finish', async () => {
+  it('alice previews three invoices, one blocked by a missing serial number, posts the postable ones, sees the run finish, then fixes the blocked one', async () => {
     const customer = await created('/customers', { name: 'Harbour Books', paymentTerms: 'net_30' });
     const paper = await created('/products', { sku: 'PAPER', name: 'Paper', unitPrice: '4.99', taxRate: '25' });
     const support = await created('/products', {
@@ -102,8 +103,19 @@ describeInBrowser('the Sales page', () => {
     await expectText(page, '.sales-run .result-refused', 'S-103: Line 1 (Router) needs 2 serial numbers; 1 is missing');
     // The list shows what is left unposted: the blocked one only.
     await expectText(page, '#sales-count', '1 unposted invoice shown');
-    expect(Date.now() - started).toBeLessThan(15_000);
     await screenshot(page, 'sales-posting-done');
     expect(await seriousAxeViolations(page)).toEqual([]);
+
+    // The refused one is fixed from the page: its second serial number loaded, the preview again says ready.
+    await page.getByRole('checkbox', { name: 'Select sales invoice S-103' }).check();
+    await page.getByRole('button', { name: 'Preview posting' }).click();
+    await page.getByRole('button', { name: 'Fix S-103…' }).click();
+    await page.getByLabel('Serial numbers (one per unit, one a line)').fill('RT-1\nRT-2');
+    await page.getByRole('button', { name: 'Save serial numbers of line 1' }).click();
+    await page.getByText('Nothing keeps this invoice from posting now.').waitFor();
+    await screenshot(page, 'sales-fix-serial-numbers');
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.locator('tr', { hasText: 'S-103' }).getByText('Ready to post').waitFor();
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });

@@ -122,6 +122,9 @@ const BLOCKER_LABELS: Record<BlockerCode, { icon: keyof typeof ICONS; label: str
   being_posted: { icon: 'other', label: 'Being posted' },
 };
 
+/** Blockers a clerk fixes on the invoice itself (cash sales are posted with Post and pay instead). */
+const FIXABLE = new Set<BlockerCode>(['customer_item_not_reviewed', 'serial_number_missing']);
+
 const POLL_MS = 400;
 
 function listPath(filter: Filter, cursor: string | null): string {
@@ -152,6 +155,8 @@ export function SalesPage() {
   const [payFor, setPayFor] = useState<SalesInvoice | null>(null);
   const [paid, setPaid] = useState<string | null>(null);
   const payDialog = useRef<HTMLDialogElement>(null);
+  const [fixFor, setFixFor] = useState<{ id: string; invoiceNumber: string } | null>(null);
+  const fixDialog = useRef<HTMLDialogElement>(null);
   const running = status?.state === 'running' || (started !== null && status === null);
 
   const load = async (cursor: string | null = null) => {
@@ -385,6 +390,19 @@ export function SalesPage() {
                   <td>
                     {r.postingId && !p && <span className="muted">being posted</span>}
                     {p && <PreviewCell item={p} />}
+                    {canPost && p && p.blockers.some((b) => FIXABLE.has(b.code)) && (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        disabled={running}
+                        onClick={() => {
+                          setFixFor({ id: r.id, invoiceNumber: r.invoiceNumber });
+                          fixDialog.current?.showModal();
+                        }}
+                      >
+                        Fix {r.invoiceNumber}…
+                      </button>
+                    )}
                     {canPost && r.customer.paymentTerms === 'cash_sales_only' && !r.postingId && (
                       <button
                         type="button"
@@ -502,6 +520,15 @@ export function SalesPage() {
 
       {started && <RunBox started={started} status={status} onCancel={() => void cancelRun()} />}
 
+      <FixDialog
+        dialog={fixDialog}
+        invoice={fixFor}
+        onClosed={(changed) => {
+          setFixFor(null);
+          // What keeps the invoice from posting changed: preview the same selection again.
+          if (changed && preview) void runPreview();
+        }}
+      />
       <PayDialog
         dialog={payDialog}
         invoice={payFor}
@@ -668,6 +695,180 @@ function PayDialog({
           </button>
         </div>
       </form>
+    </dialog>
+  );
+}
+
+interface DetailLine {
+  lineNo: number;
+  description: string;
+  quantity: string;
+  requiresSerialNumbers: boolean;
+  serialNumbers: string[];
+  customerItem: { description: string; reviewed: boolean } | null;
+}
+
+interface Detail {
+  id: string;
+  invoiceNumber: string;
+  lines: DetailLine[];
+  blockers: Blocker[];
+}
+
+/**
+ * Fixes a blocked invoice where the blocker says: confirms a line's customer item (its description
+ * as the clerk corrects it) and loads a line's serial numbers, each with If-Match on the invoice.
+ */
+function FixDialog({
+  dialog,
+  invoice,
+  onClosed,
+}: {
+  dialog: RefObject<HTMLDialogElement | null>;
+  invoice: { id: string; invoiceNumber: string } | null;
+  onClosed: (changed: boolean) => void;
+}) {
+  const [detail, setDetail] = useState<{ value: Detail; etag: string | null } | null>(null);
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const changed = useRef(false);
+
+  const load = async (id: string) => {
+    const answer = await get<Detail>(`/sales-invoices/${id}`);
+    setDetail({ value: answer.data, etag: answer.etag });
+    setDrafts(
+      Object.fromEntries(
+        answer.data.lines.flatMap((l) => [
+          [`item-${l.lineNo}`, l.customerItem?.description ?? ''],
+          [`serials-${l.lineNo}`, l.serialNumbers.join('\n')],
+        ]),
+      ),
+    );
+  };
+
+  useEffect(() => {
+    setDetail(null);
+    setError(null);
+    setDone(null);
+    changed.current = false;
+    if (invoice) load(invoice.id).catch((err: unknown) => setError(formError(err).message));
+  }, [invoice]);
+
+  const send = async (what: string, method: string, path: string, body: unknown) => {
+    if (!detail) return;
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const answer = await call<Detail>(method, path, { body, headers: detail.etag ? { 'if-match': detail.etag } : {} });
+      setDetail({ value: answer.data, etag: answer.etag });
+      changed.current = true;
+      setDone(what);
+    } catch (err) {
+      setError(formError(err).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const d = detail?.value;
+  const lineBlockers = (code: BlockerCode) => new Set((d?.blockers ?? []).filter((b) => b.code === code).map((b) => b.lineNo));
+  const unreviewed = lineBlockers('customer_item_not_reviewed');
+  const missing = lineBlockers('serial_number_missing');
+  return (
+    <dialog ref={dialog} aria-labelledby="fix-heading" className="dialog" onClose={() => onClosed(changed.current)}>
+      <h2 id="fix-heading">Fix {invoice?.invoiceNumber}</h2>
+      {error && (
+        <Notice kind="error">
+          <p>{error}</p>
+        </Notice>
+      )}
+      {done && (
+        <Notice kind="ok">
+          <p>{done}</p>
+        </Notice>
+      )}
+      {!d && !error && (
+        <p className="loading" role="status">
+          Loading…
+        </p>
+      )}
+      {d && d.blockers.length === 0 && <p>Nothing keeps this invoice from posting now.</p>}
+      {d?.lines
+        .filter((l) => unreviewed.has(l.lineNo) || missing.has(l.lineNo))
+        .map((l) => (
+          <fieldset key={l.lineNo}>
+            <legend>
+              Line {l.lineNo}: {l.description} (quantity {l.quantity})
+            </legend>
+            {unreviewed.has(l.lineNo) && (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void send(
+                    `The customer item of line ${l.lineNo} is confirmed.`,
+                    'POST',
+                    `/sales-invoices/${d.id}/lines/${l.lineNo}/customer-item/review`,
+                    {
+                      description: drafts[`item-${l.lineNo}`]?.trim() || undefined,
+                    },
+                  );
+                }}
+              >
+                <div className="field">
+                  <label htmlFor={`fix-item-${l.lineNo}`}>Customer item description</label>
+                  <input
+                    id={`fix-item-${l.lineNo}`}
+                    value={drafts[`item-${l.lineNo}`] ?? ''}
+                    onChange={(e) => setDrafts({ ...drafts, [`item-${l.lineNo}`]: e.target.value })}
+                  />
+                </div>
+                <button type="submit" disabled={busy}>
+                  Confirm customer item of line {l.lineNo}
+                </button>
+              </form>
+            )}
+            {missing.has(l.lineNo) && (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  const serialNumbers = (drafts[`serials-${l.lineNo}`] ?? '')
+                    .split(/[\n,]/)
+                    .map((x) => x.trim())
+                    .filter(Boolean);
+                  void send(
+                    `The serial numbers of line ${l.lineNo} are saved.`,
+                    'PUT',
+                    `/sales-invoices/${d.id}/lines/${l.lineNo}/serial-numbers`,
+                    {
+                      serialNumbers,
+                    },
+                  );
+                }}
+              >
+                <div className="field">
+                  <label htmlFor={`fix-serials-${l.lineNo}`}>Serial numbers (one per unit, one a line)</label>
+                  <textarea
+                    id={`fix-serials-${l.lineNo}`}
+                    rows={3}
+                    value={drafts[`serials-${l.lineNo}`] ?? ''}
+                    onChange={(e) => setDrafts({ ...drafts, [`serials-${l.lineNo}`]: e.target.value })}
+                  />
+                </div>
+                <button type="submit" disabled={busy}>
+                  Save serial numbers of line {l.lineNo}
+                </button>
+              </form>
+            )}
+          </fieldset>
+        ))}
+      <div className="buttons">
+        <button type="button" className="secondary" onClick={() => dialog.current?.close()}>
+          Close
+        </button>
+      </div>
     </dialog>
   );
 }
