@@ -157,6 +157,9 @@ export function SalesPage() {
   const payDialog = useRef<HTMLDialogElement>(null);
   const [fixFor, setFixFor] = useState<{ id: string; invoiceNumber: string } | null>(null);
   const fixDialog = useRef<HTMLDialogElement>(null);
+  /** Invoice numbers of every row seen, for the run's outcome (its refusals name ids only). */
+  const numbers = useRef(new Map<string, string>());
+  for (const r of rows) numbers.current.set(r.id, r.invoiceNumber);
   const running = status?.state === 'running' || (started !== null && status === null);
 
   const load = async (cursor: string | null = null) => {
@@ -518,7 +521,7 @@ export function SalesPage() {
         </section>
       )}
 
-      {started && <RunBox started={started} status={status} onCancel={() => void cancelRun()} />}
+      {started && <RunBox started={started} status={status} numbers={numbers.current} onCancel={() => void cancelRun()} />}
 
       <FixDialog
         dialog={fixDialog}
@@ -570,7 +573,17 @@ function PreviewCell({ item }: { item: PreviewItem }) {
 }
 
 /** The posting run: its progress while it runs, then what it posted and what it refused, with the reasons. */
-function RunBox({ started, status, onCancel }: { started: Started; status: PostingStatus | null; onCancel: () => void }) {
+function RunBox({
+  started,
+  status,
+  numbers,
+  onCancel,
+}: {
+  started: Started;
+  status: PostingStatus | null;
+  numbers: Map<string, string>;
+  onCancel: () => void;
+}) {
   const heading = useRef<HTMLHeadingElement>(null);
   const done = status !== null && status.state !== 'running';
   useEffect(() => {
@@ -605,7 +618,7 @@ function RunBox({ started, status, onCancel }: { started: Started; status: Posti
                 <span className="result-mark" aria-hidden="true">
                   ✖
                 </span>
-                {r.invoiceNumber ?? `invoice ${r.id.slice(0, 8)}`}: {r.reasons.join('; ')}
+                {r.invoiceNumber ?? numbers.get(r.id) ?? `invoice ${r.id.slice(0, 8)}`}: {r.reasons.join('; ')}
               </li>
             ))}
           </ul>
