@@ -25,13 +25,13 @@ async function seedInvoices(rig: Rig, count: number): Promise<{ tokens: Record<s
   const sql = postgres(rig.databaseUrl, { max: 1, onnotice: () => {} });
   await sql`
     insert into invoices (id, company_id, vendor_id, document_type, invoice_number, invoice_date, due_date, currency,
-                          net, tax, gross, stage, workflow_id, created_at)
+                          net, tax, gross, stage, workflow_id, created_at, workflow_started_at)
     select gen_random_uuid(), ${company.companyId}, ${company.vendorId},
            case when i % 20 = 0 then 'credit_note' else 'invoice' end,
            'B-' || i, date '2026-01-01' + (i % 300), date '2026-02-01' + (i % 300), 'EUR',
            (i % 5000)::numeric, ((i % 5000) / 4)::numeric, ((i % 5000) + (i % 5000) / 4)::numeric,
            case when i % 100 = 0 then 'approval' else 'posted' end,
-           'lists-' || i, now() - make_interval(secs => ${count} - i)
+           'lists-' || i, now() - make_interval(secs => ${count} - i), now()
     from generate_series(1, ${count}) i`;
   await sql`
     insert into tasks (id, invoice_id, company_id, stage, step, mode, state, assignees, acted_by, opened_at, closed_at)
