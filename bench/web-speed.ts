@@ -36,11 +36,11 @@ async function seedQueue(rig: Rig, tasks: number): Promise<string> {
   const sql = postgres(rig.databaseUrl, { max: 1, onnotice: () => {} });
   await sql`
     insert into invoices (id, company_id, vendor_id, document_type, invoice_number, invoice_date, due_date, currency,
-                          net, tax, gross, stage, workflow_id, created_at)
+                          net, tax, gross, stage, workflow_id, created_at, workflow_started_at)
     select gen_random_uuid(), ${company.companyId}, ${company.vendorId}, 'invoice',
            'W-' || i, date '2026-01-01' + (i % 300), date '2026-02-01' + (i % 300), 'EUR',
            (i % 5000)::numeric, ((i % 5000) / 4)::numeric, ((i % 5000) + (i % 5000) / 4)::numeric,
-           'approval', 'webqueue-' || i, now() - make_interval(secs => ${tasks} - i)
+           'approval', 'webqueue-' || i, now() - make_interval(secs => ${tasks} - i), now()
     from generate_series(1, ${tasks}) i`;
   await sql`
     insert into tasks (id, invoice_id, company_id, stage, step, mode, state, assignees, acted_by, opened_at)
