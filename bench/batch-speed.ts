@@ -191,7 +191,14 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   return rig;
 }
 
-export async function call(rig: Rig, as: string, method: string, p: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+export async function call(
+  rig: Rig,
+  as: string,
+  method: string,
+  p: string,
+  body?: unknown,
+  accept = 'application/json',
+): Promise<Response> {
   return fetch(`${rig.apiUrl}${p}`, {
     method,
     headers: { authorization: `Bearer ${rig.tokens[as]}`, 'content-type': 'application/json', accept },
