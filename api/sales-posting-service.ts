@@ -331,13 +331,10 @@ export async function postingStatus(deps: SalesDeps, user: CurrentUser, id: stri
       refused: posting.refused,
     };
   }
-  const live = await Promise.race([
-    deps.temporal.workflow
-      .getHandle(id)
-      .query(salesPostingProgressQuery)
-      .catch(() => undefined),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000).unref()),
-  ]);
+  // At most 2 s (a gRPC deadline, so no call lingers on): with the worker away, the database answers.
+  const live = await deps.temporal
+    .withDeadline(Date.now() + 2000, () => deps.temporal.workflow.getHandle(id).query(salesPostingProgressQuery))
+    .catch(() => undefined);
   if (live) {
     const { cancelRequested: _c, chunksDone: _d, ...progress } = live;
     return { ...base, ...progress };
