@@ -13,8 +13,8 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY . .
 RUN npm run build
 
-# --- prod-deps: production dependencies only (includes @temporalio/worker's webpack/swc, which
-# bundle dist/workflows when the worker starts) ---
+# --- prod-deps: production dependencies only (@temporalio/worker's webpack/swc stay for a worker
+# started without WORKFLOW_BUNDLE, which bundles dist/workflows when it starts) ---
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -24,6 +24,8 @@ RUN --mount=type=cache,target=/root/.npm \
 # --- runtime ---
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# The workflow bundle built by npm run build: the worker polls at once and keeps no webpack memory.
+ENV WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json ./

@@ -3,6 +3,7 @@
  * WAL), against N bare Updates to trivial waiting workflows on the same server with the same
  * concurrency: wall time and per-invoice latency percentiles, and their ratio.
  */
+import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
@@ -85,6 +86,8 @@ export interface RigOptions {
   dataDir?: string;
   /** Writes each process's output to `<logDir>/<worker|api>.log` instead of inheriting stderr. */
   logDir?: string;
+  /** Gives the worker a workflow bundle built ahead (WORKFLOW_BUNDLE), as the Docker image does; default false: it bundles at start. */
+  bundleAhead?: boolean;
 }
 
 export interface ProcessExit {
@@ -122,7 +125,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
 
   // The worker and the API run as their own processes, started as in production (from source).
   const port = await freePort();
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
@@ -133,6 +136,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     REPLY_SECRET: process.env.REPLY_SECRET ?? randomBytes(24).toString('hex'),
     ...opts.env,
   };
+  if (opts.bundleAhead) env.WORKFLOW_BUNDLE = await writeWorkflowBundle(path.join(tmp, 'workflow-bundle.js'));
   const unexpectedExits: ProcessExit[] = [];
   const logFile = (name: string) => (opts.logDir ? path.join(opts.logDir, `${name}.log`) : undefined);
   const worker = superviseProcess('worker/main.ts', env, logFile('worker'), unexpectedExits);

@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
 
   const parse = ublParseFigures(quick ? 0.5 : 3);
-  const rig = await step('starting Temporal dev server, Postgres, worker and API', startRig);
+  // The worker as the Docker image runs it: with the workflow bundle built ahead.
+  const rig = await step('starting Temporal dev server, Postgres, worker and API', () => startRig({ bundleAhead: true }));
   let lists;
   let web;
   const batches = [];
