@@ -1,12 +1,9 @@
 import type { SeededCompany } from '../db/seed';
 import { format, money, plus } from '../domain/money';
 
-/**
- * A few demo invoices left in different stages, made through the API as the demo users would;
- * only while the demo company has none (a first start that stopped halfway seeds them next time).
- */
-export async function seedDemoInvoices(apiUrl: string, company: SeededCompany): Promise<void> {
-  const call = async (token: string, method: string, path: string, body?: unknown) => {
+/** Calls the API at `apiUrl` as a demo user (by token); a refusal throws with the API's answer. */
+export function demoApi(apiUrl: string) {
+  return async (token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
     const res = await fetch(`${apiUrl}/api/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -16,6 +13,14 @@ export async function seedDemoInvoices(apiUrl: string, company: SeededCompany): 
     if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
     return json;
   };
+}
+
+/**
+ * A few demo invoices left in different stages, made through the API as the demo users would;
+ * only while the demo company has none (a first start that stopped halfway seeds them next time).
+ */
+export async function seedDemoInvoices(apiUrl: string, company: SeededCompany): Promise<void> {
+  const call = demoApi(apiUrl);
   const { alice, bob, carol } = company.tokens as Record<'alice' | 'bob' | 'carol', string>;
   const existing = (await call(alice, 'GET', '/invoices?limit=1')) as { items: unknown[] };
   if (existing.items.length > 0) return;

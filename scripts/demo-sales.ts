@@ -1,4 +1,5 @@
 import type { SeededCompany } from '../db/seed';
+import { demoApi } from './demo-invoices';
 
 /**
  * Demo sales data for the Sales page (SPEC 2.5), made through the API as the demo clerk and admin:
@@ -8,16 +9,7 @@ import type { SeededCompany } from '../db/seed';
  * first start that stopped halfway made are found again by name and SKU.
  */
 export async function seedDemoSales(apiUrl: string, company: SeededCompany): Promise<void> {
-  const call = async (token: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${apiUrl}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
-    return json;
-  };
+  const call = demoApi(apiUrl);
   const { alice, erin } = company.tokens as Record<'alice' | 'erin', string>;
   const existing = (await call(alice, 'GET', '/sales-invoices?limit=1')) as { items: unknown[] };
   if (existing.items.length > 0) return;
