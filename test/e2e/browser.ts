@@ -86,6 +86,20 @@ export async function newContext(
   return { context, page, foreign, errors };
 }
 
+export type Session = Awaited<ReturnType<typeof newContext>>;
+
+/**
+ * Closes a test's browser contexts, then checks them: nothing came from another host (no CDN,
+ * no fonts), and nothing failed in the page but the API's refusals the test asked for.
+ */
+export async function closeSessions(sessions: readonly Session[]): Promise<void> {
+  await Promise.all(sessions.map((s) => s.context.close().catch(() => undefined)));
+  for (const s of sessions) {
+    expect(s.foreign).toEqual([]);
+    expect(s.errors.filter((e) => !/status of (401|403|404|409|412|422)/.test(e))).toEqual([]);
+  }
+}
+
 /** Signs in through the page's own form with a bearer token; resolves once the work queue shows. */
 export async function signIn(page: Page, token: string): Promise<void> {
   await page.goto('/');

@@ -4,16 +4,25 @@
  * Temporal dev server, Postgres holds the rest. Scenes are set through the API; people act through
  * the page. Each test saves a screenshot under test-results/screenshots/.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { invoiceBody, startStack, vendorWithFlow, waitForStage, type Stack } from '../harness';
 import { fixture } from '../ubl-fixtures';
-import { describeInBrowser, launchBrowser, newContext, screenshot, seriousAxeViolations, signIn } from './browser';
+import {
+  closeSessions,
+  describeInBrowser,
+  launchBrowser,
+  newContext,
+  screenshot,
+  seriousAxeViolations,
+  signIn,
+  type Session,
+} from './browser';
 
 jest.setTimeout(180_000);
 
 let stack: Stack;
 let browser: Browser;
-const opened: { context: BrowserContext; foreign: string[]; errors: string[] }[] = [];
+const opened: Session[] = [];
 
 const u = (name: string) => stack.company.users[name]!;
 
@@ -49,15 +58,7 @@ describeInBrowser('the web page', () => {
     await browser?.close();
     await stack?.stop();
   });
-  afterEach(async () => {
-    const sessions = opened.splice(0);
-    await Promise.all(sessions.map((s) => s.context.close().catch(() => undefined)));
-    // Nothing may come from another host (no CDN, no fonts), and nothing may fail in the page.
-    for (const s of sessions) {
-      expect(s.foreign).toEqual([]);
-      expect(s.errors.filter((e) => !/status of (401|403|404|409|412|422)/.test(e))).toEqual([]);
-    }
-  });
+  afterEach(() => closeSessions(opened.splice(0)));
 
   it('alice registers two invoices from her queue in one batch', async () => {
     const first = await intake();
