@@ -3,11 +3,11 @@
  * directory writes of one company, and re-resolving the open tasks of users whose
  * rights changed, so that no task waits on someone who may no longer take it (SPEC 2.0).
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../db/client';
-import { invoices, taskUsers } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
+import { invoicesWaitingOn } from '../lib/invoice-workflows';
 import type { Logger } from '../lib/logger';
 import type { CurrentUser } from './auth';
 import { ApiError } from './errors';
@@ -50,20 +50,8 @@ export async function refreshOpenTasksOf(
   userIds: readonly string[],
   reason: string,
 ): Promise<RefreshOutcome> {
-  if (userIds.length === 0) return { refreshedInvoices: 0, refreshFailures: [] };
-  const rows = await deps.db
-    .selectDistinct({ invoiceId: taskUsers.invoiceId })
-    .from(taskUsers)
-    .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
-    .where(
-      and(
-        inArray(taskUsers.userId, [...userIds]),
-        eq(taskUsers.relation, 'assignee'),
-        eq(taskUsers.state, 'open'),
-        // A partner's invoice is that company's admins' to refresh: the workflow would refuse ours.
-        eq(invoices.companyId, admin.companyId),
-      ),
-    );
+  // A partner's invoice is that company's admins' to refresh: the workflow would refuse ours.
+  const rows = await invoicesWaitingOn(deps.db, admin.companyId, userIds);
   // The refresh is the system following the admin's change, not the admin reading the invoice:
   // it acts in their name on confidential invoices too, and answers nothing but a count.
   const actor: CurrentUser = { ...admin, confidential: true };

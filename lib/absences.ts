@@ -9,10 +9,11 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, eq, gt, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { invoices, taskUsers, users } from '../db/schema';
+import { users } from '../db/schema';
 import { SYSTEM_ACTOR } from '../domain/routing/assign';
 import { refreshUpdate } from '../workflows/definitions';
 import { mapConcurrent } from './concurrency';
+import { invoicesWaitingOn } from './invoice-workflows';
 import type { Logger } from './logger';
 
 export interface AbsenceMoves {
@@ -42,18 +43,7 @@ export async function moveTasksOfAbsentUsers(
     );
   const moves: AbsenceMoves = { users: 0, invoices: 0 };
   for (const user of due.filter((u) => !opts.userIds || opts.userIds.includes(u.id))) {
-    const open = await db
-      .selectDistinct({ invoiceId: taskUsers.invoiceId, workflowId: invoices.workflowId })
-      .from(taskUsers)
-      .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
-      .where(
-        and(
-          eq(taskUsers.userId, user.id),
-          eq(taskUsers.relation, 'assignee'),
-          eq(taskUsers.state, 'open'),
-          eq(invoices.companyId, user.companyId),
-        ),
-      );
+    const open = await invoicesWaitingOn(db, user.companyId, [user.id]);
     const reason = `${user.id} is absent until ${user.until!.toISOString()}`;
     const outcomes = await mapConcurrent(open, 8, async ({ invoiceId, workflowId }) => {
       try {

@@ -5,9 +5,9 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { invoices, vendors } from '../db/schema';
+import { invoices, taskUsers, vendors } from '../db/schema';
 import {
   INVOICE_WORKFLOW_TYPE,
   ROUTING_V2,
@@ -92,4 +92,28 @@ export async function unstartedInvoices(db: Db, olderThanMs: number, limit = 100
     .orderBy(asc(invoices.createdAt))
     .limit(limit);
   return rows.map((r) => r.id);
+}
+
+/**
+ * The invoices of a company with an open task on which one of `userIds` is a pending assignee
+ * (a partner company's invoices are left out: only its own admins may refresh them).
+ */
+export async function invoicesWaitingOn(
+  db: Db,
+  companyId: string,
+  userIds: readonly string[],
+): Promise<{ invoiceId: string; workflowId: string }[]> {
+  if (userIds.length === 0) return [];
+  return db
+    .selectDistinct({ invoiceId: taskUsers.invoiceId, workflowId: invoices.workflowId })
+    .from(taskUsers)
+    .innerJoin(invoices, eq(invoices.id, taskUsers.invoiceId))
+    .where(
+      and(
+        inArray(taskUsers.userId, [...userIds]),
+        eq(taskUsers.relation, 'assignee'),
+        eq(taskUsers.state, 'open'),
+        eq(invoices.companyId, companyId),
+      ),
+    );
 }
