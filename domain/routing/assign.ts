@@ -154,14 +154,20 @@ export function resolveAssignment(request: AssignmentRequest, directory: readonl
   /** Qualifying users who are absent with no substitute who may take the task: the last resort. */
   let absentOnly: { chosen: string[]; rights: Record<string, string[]>; source: Assignment['source'] } | undefined;
 
-  const qualify = (candidates: readonly DirectoryUser[], record: boolean, source: Assignment['source']) => {
+  /** The users as assignees (each once, in order), with their rights on an approval task. */
+  const assign = (users: readonly DirectoryUser[]) => {
     const chosen: string[] = [];
     const rights: Record<string, string[]> = {};
-    const take = (user: DirectoryUser) => {
-      if (chosen.includes(user.id)) return;
+    for (const user of users) {
+      if (chosen.includes(user.id)) continue;
       chosen.push(user.id);
       if (purpose === 'approval') rights[user.id] = approvalRights(user, invoice, rows);
-    };
+    }
+    return { chosen, rights };
+  };
+
+  const qualify = (candidates: readonly DirectoryUser[], record: boolean, source: Assignment['source']) => {
+    const present: DirectoryUser[] = [];
     const absentees: DirectoryUser[] = [];
     for (const user of candidates) {
       const why = disqualification(user);
@@ -170,28 +176,21 @@ export function resolveAssignment(request: AssignmentRequest, directory: readonl
         continue;
       }
       if (!isAbsent(user, rules.now)) {
-        take(user);
+        present.push(user);
         continue;
       }
       const until = user.absence!.until;
       const substitute = substituteFor(user);
       if (substitute) {
-        take(substitute);
+        present.push(substitute);
         skipped.push({ userId: user.id, reason: `is absent until ${until}; ${substitute.id} takes it for ${user.id}, who is absent` });
       } else {
         absentees.push(user);
         skipped.push({ userId: user.id, reason: `is absent until ${until} and no substitute of theirs may take it` });
       }
     }
-    if (chosen.length === 0 && absentees.length > 0 && !absentOnly) {
-      const fallback = { chosen: [] as string[], rights: {} as Record<string, string[]>, source };
-      for (const user of absentees) {
-        fallback.chosen.push(user.id);
-        if (purpose === 'approval') fallback.rights[user.id] = approvalRights(user, invoice, rows);
-      }
-      absentOnly = fallback;
-    }
-    return { chosen, rights };
+    if (present.length === 0 && absentees.length > 0 && !absentOnly) absentOnly = { ...assign(absentees), source };
+    return assign(present);
   };
 
   /** The first substitute down the user's chain who is present and qualifies; bounded and loop-free. */
