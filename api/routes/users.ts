@@ -296,7 +296,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
   router.put('/users/:id/absence', async (req, res) => {
     const actor = currentUser(res);
     const target = await findUser(db, actor.companyId, req.params.id);
-    mayManageAbsence(actor, target);
+    mayManage(actor, target, "Only an admin may set another user's absence");
     const body = parseOr422(AbsenceBody, req.body, 'absence');
     const now = new Date();
     const from = new Date(body.from);
@@ -338,7 +338,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
   router.delete('/users/:id/absence', async (req, res) => {
     const actor = currentUser(res);
     const target = await findUser(db, actor.companyId, req.params.id);
-    mayManageAbsence(actor, target);
+    mayManage(actor, target, "Only an admin may set another user's absence");
     await db.transaction(async (tx) => {
       await lockDirectory(tx, actor.companyId);
       await tx
@@ -361,7 +361,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
   router.post('/users/:id/tokens', async (req, res) => {
     const actor = currentUser(res);
     const target = await findUser(db, actor.companyId, req.params.id);
-    mayManageTokens(actor, target);
+    mayManage(actor, target, "Only an admin may manage another user's tokens");
     const body = parseOr422(TokenBody, req.body ?? {}, 'token');
     // Shown once, here; only its hash is kept.
     const token = `ifl_${randomBytes(32).toString('base64url')}`;
@@ -388,7 +388,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
   router.get('/users/:id/tokens', async (req, res) => {
     const actor = currentUser(res);
     const target = await findUser(db, actor.companyId, req.params.id);
-    mayManageTokens(actor, target);
+    mayManage(actor, target, "Only an admin may manage another user's tokens");
     const rows = await db
       .select()
       .from(apiTokens)
@@ -400,7 +400,7 @@ export function usersRouter(deps: DirectoryDeps): Router {
   router.delete('/users/:id/tokens/:tokenId', async (req, res) => {
     const actor = currentUser(res);
     const target = await findUser(db, actor.companyId, req.params.id);
-    mayManageTokens(actor, target);
+    mayManage(actor, target, "Only an admin may manage another user's tokens");
     const tokenId = req.params.tokenId;
     if (!isUuid(tokenId)) throw ApiError.notFound('token');
     await db.transaction(async (tx) => {
@@ -436,13 +436,6 @@ async function findUser(db: Db, companyId: string, id: string): Promise<User> {
   return row;
 }
 
-/** An admin sets anyone's absence in the company; anyone else only their own. */
-function mayManageAbsence(actor: CurrentUser, target: User): void {
-  if (actor.id !== target.id && !actor.roles.includes('admin')) {
-    throw new ApiError(403, 'forbidden', "Only an admin may set another user's absence");
-  }
-}
-
 /**
  * A substitute is an active user of the company other than the absent one, whose own chain of
  * substitutes (of absences not over yet) does not lead back to the absent user.
@@ -466,11 +459,9 @@ async function checkSubstitute(tx: Tx, target: User, substituteId: string, now: 
   }
 }
 
-/** An admin manages anyone's tokens in the company; anyone else only their own. */
-function mayManageTokens(actor: CurrentUser, target: User): void {
-  if (actor.id !== target.id && !actor.roles.includes('admin')) {
-    throw new ApiError(403, 'forbidden', "Only an admin may manage another user's tokens");
-  }
+/** An admin manages anyone's tokens and absence in the company; anyone else only their own (403 `refusal` otherwise). */
+function mayManage(actor: CurrentUser, target: User, refusal: string): void {
+  if (actor.id !== target.id && !actor.roles.includes('admin')) throw new ApiError(403, 'forbidden', refusal);
 }
 
 async function limitsOf(db: Db | Tx, userIds: string[]): Promise<Map<string, Limit[]>> {
