@@ -7,11 +7,12 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, gt, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { users } from '../db/schema';
 import { SYSTEM_ACTOR } from '../domain/routing/assign';
-import { refreshUpdate } from '../workflows/definitions';
+import { ACTION_REFUSED, refreshUpdate, type Refusal } from '../workflows/definitions';
 import { mapConcurrent } from './concurrency';
 import { invoicesWaitingOn } from './invoice-workflows';
 import type { Logger } from './logger';
@@ -49,12 +50,18 @@ export async function moveTasksOfAbsentUsers(
       try {
         await temporal.workflow.getHandle(workflowId).executeUpdate(refreshUpdate, {
           args: [{ by: SYSTEM_ACTOR, reason }],
-          updateId: `absence-${user.id}-${user.from!.getTime()}`,
+          // Per round: a refusal kept under an earlier round's id would answer every later round the same.
+          updateId: `absence-${user.id}-${user.from!.getTime()}-${now.getTime()}`,
         });
         return true;
       } catch (err) {
-        // Finished, or its task closed meanwhile: nothing to move.
-        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) return true;
+        // Finished, or its task closed meanwhile: nothing to move. Any other refusal (a lookup that
+        // failed for now) is tried again next round.
+        if (err instanceof WorkflowNotFoundError || /workflow execution already completed/i.test(String(err))) return true;
+        if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {
+          const code = (err.cause.details?.[0] as Refusal | undefined)?.code;
+          if (code === 'finished' || code === 'no_open_task') return true;
+        }
         opts.log?.warn({ err, invoiceId, userId: user.id }, 'moving a task of an absent user failed; trying again next round');
         return false;
       }
