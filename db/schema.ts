@@ -280,6 +280,12 @@ export const invoices = pgTable(
     codingVersion: integer('coding_version').notNull().default(0),
     /** When its workflow was started; null until then (intake starts it after committing, the worker's starter retries). */
     workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
+    /**
+     * The workflow's first step as the starter prepared it (coding, route, review, first task; already
+     * projected here), until the workflow is started from it: whoever starts it (intake, the inbox,
+     * the worker's starter after a failed start) starts it from this, never from a second preparation.
+     */
+    prepared: jsonb('prepared'),
     /** Held in the inbox until someone starts its workflow (`POST /invoices/:id/start`). */
     manualStart: boolean('manual_start').notNull().default(false),
     createdBy: text('created_by').references(() => users.id),
