@@ -1,3 +1,4 @@
+import { firstStepActivities, type FirstStepActivities } from '../lib/first-step';
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -65,6 +66,8 @@ export interface AppDeps {
   xmlLimit?: string;
   /** Invoice workflows continue as new past this many history events (tests set it low). */
   maxHistoryEvents?: number;
+  /** The activities intake and the inbox take a new invoice's first step with (lib/first-step.ts); default: on this database, with the development mail settings. */
+  firstStep?: FirstStepActivities;
   /** How sales postings run: task queue, chunk size, heartbeat timeout (tests change them). */
   salesPosting?: SalesPostingOptions;
   /** The built web page (default dist/web). */
@@ -84,6 +87,7 @@ export function createApp({
   bodyLimit = '4mb',
   xmlLimit = '10mb',
   maxHistoryEvents,
+  firstStep,
   salesPosting,
   webDir,
   demoSignIn = process.env.NODE_ENV !== 'production',
@@ -126,7 +130,14 @@ export function createApp({
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi, { swaggerOptions: { tagsSorter: 'alpha', operationsSorter: 'alpha' } }));
 
-  const deps = { db: database.db, temporal, clock, log: logger, ...(maxHistoryEvents ? { maxHistoryEvents } : {}) };
+  const deps = {
+    db: database.db,
+    temporal,
+    clock,
+    log: logger,
+    firstStep: firstStep ?? firstStepActivities({ db: database.db, clock }),
+    ...(maxHistoryEvents ? { maxHistoryEvents } : {}),
+  };
   const api = express.Router();
   // API answers are per user and often confidential: never stored by a cache.
   api.use((_req, res, next) => {

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { connectDatabase } from '../db/client';
-import { listenHost, loadConfig, requireDatabaseUrl } from '../lib/config';
+import { listenHost, loadConfig, replyAddressing, requireDatabaseUrl } from '../lib/config';
+import { firstStepActivities } from '../lib/first-step';
 import { createLogger } from '../lib/logger';
 import { createApp } from './app';
 
@@ -12,7 +13,14 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const host = listenHost(config);
-  const server = createApp({ database, temporal, logger: log }).listen(config.PORT, host, () => {
+  // Intake takes a new invoice's first step with the worker's mail settings (start rules may write to suppliers).
+  const firstStep = firstStepActivities({
+    db: database.db,
+    clock: () => new Date(),
+    mailFrom: config.MAIL_FROM,
+    replyAddressing: replyAddressing(config),
+  });
+  const server = createApp({ database, temporal, logger: log, firstStep }).listen(config.PORT, host, () => {
     log.info({ host, port: config.PORT }, 'api listening');
   });
   const stop = () => {

@@ -16,6 +16,8 @@ export interface ActionCount {
   updates: number;
   activities: number;
   activityRetries: number;
+  /** Workflow tasks that recorded markers (local activities, patches): one action each, however many. */
+  localActivityTasks: number;
   timers: number;
   searchAttributeUpserts: number;
   continueAsNew: number;
@@ -31,6 +33,7 @@ export function emptyActionCount(): ActionCount {
     updates: 0,
     activities: 0,
     activityRetries: 0,
+    localActivityTasks: 0,
     timers: 0,
     searchAttributeUpserts: 0,
     continueAsNew: 0,
@@ -45,7 +48,12 @@ export function emptyActionCount(): ActionCount {
  */
 export function addHistoryActions(c: ActionCount, events: HistoryEvent[]): string | undefined {
   let next: string | undefined;
+  // Temporal Cloud bills all the markers (local activity results, patches) of one workflow task as one action.
+  const markerTasks = new Set<string>();
+  let task = '0';
   for (const e of events) {
+    if (e.workflowTaskCompletedEventAttributes) task = String(e.eventId);
+    if (e.markerRecordedEventAttributes) markerTasks.add(task);
     if (e.workflowExecutionStartedEventAttributes && !e.workflowExecutionStartedEventAttributes.continuedExecutionRunId) c.starts += 1;
     if (e.workflowExecutionSignaledEventAttributes) c.signals += 1;
     if (e.workflowExecutionUpdateAcceptedEventAttributes) c.updates += 1;
@@ -53,13 +61,25 @@ export function addHistoryActions(c: ActionCount, events: HistoryEvent[]): strin
     const attempt = e.activityTaskStartedEventAttributes?.attempt ?? 1;
     if (attempt > 1) c.activityRetries += attempt - 1;
     if (e.timerStartedEventAttributes) c.timers += 1;
-    if (e.upsertWorkflowSearchAttributesEventAttributes) c.searchAttributeUpserts += 1;
+    // The SDK's own TemporalChangeVersion upsert (patches) is exempt.
+    const upserted = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+    if (upserted.some((key) => key !== 'TemporalChangeVersion')) c.searchAttributeUpserts += 1;
     if (e.workflowExecutionContinuedAsNewEventAttributes) {
       c.continueAsNew += 1;
       next = e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? undefined;
     }
   }
-  c.total = c.starts + c.signals + c.updates + c.activities + c.activityRetries + c.timers + c.searchAttributeUpserts + c.continueAsNew;
+  c.localActivityTasks += markerTasks.size;
+  c.total =
+    c.starts +
+    c.signals +
+    c.updates +
+    c.activities +
+    c.activityRetries +
+    c.localActivityTasks +
+    c.timers +
+    c.searchAttributeUpserts +
+    c.continueAsNew;
   return next;
 }
 

@@ -2,12 +2,15 @@
  * Starting an invoice's workflow, once its row is committed: by intake right after its
  * transaction, and by the worker's starter for any invoice whose start failed (Temporal away).
  * The workflow id is the invoice's, so a second start is a no-op, never a second workflow.
+ * A starter with the activities takes the first step itself (lib/first-step.ts); the workflow
+ * starts from that step, or, when there is none, takes it in its first task.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { invoices, taskUsers, vendors } from '../db/schema';
+import { firstStepShown, projectFirstStep, takeFirstStep, type FirstStep, type FirstStepActivities } from './first-step';
 import {
   INVOICE_WORKFLOW_TYPE,
   ROUTING_V2,
@@ -22,6 +25,8 @@ export interface StartOptions {
   maxHistoryEvents?: number | undefined;
   /** How long to try before leaving the start to the worker's starter; default 5 s. */
   deadlineMs?: number;
+  /** Take the first step here (intake, the inbox); without, a step kept earlier is still used. */
+  firstStep?: FirstStepActivities | undefined;
 }
 
 /** Starts the invoice's workflow (or finds it started) and records that; false when Temporal refused for now. */
@@ -34,11 +39,20 @@ export async function startInvoiceWorkflow(db: Db, temporal: Client, invoiceId: 
   if (!row) return false;
   const i = row.invoice;
   const kind = i.documentType === 'credit_note' ? 'Credit note' : 'Invoice';
+  const step =
+    (i.prepared as FirstStep | null) ??
+    (opts.firstStep
+      ? await takeFirstStep(db, opts.firstStep, { id: i.id, companyId: i.companyId, workflowId: invoiceWorkflowId(i.id) })
+      : undefined);
+  // Projected (again) before the start: the workflow takes it as written.
+  if (step && !(await projectFirstStep(db, i.companyId, step))) return false;
+  const shown = step ? firstStepShown(step) : { stage: 'new' as const, assignees: [], blockedOn: '' };
   const input: InvoiceWorkflowInput = {
     invoiceId: i.id,
     companyId: i.companyId,
     routing: ROUTING_V2,
     ...(opts.maxHistoryEvents ? { maxHistoryEvents: opts.maxHistoryEvents } : {}),
+    ...(step ? { resume: { process: step.process, historyOffset: step.state.history.length, firstStep: true } } : {}),
   };
   try {
     const deadline = Date.now() + (opts.deadlineMs ?? 5000);
@@ -50,7 +64,9 @@ export async function startInvoiceWorkflow(db: Db, temporal: Client, invoiceId: 
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         typedSearchAttributes: [
-          { key: searchAttributes.InvoiceStage, value: 'new' },
+          { key: searchAttributes.InvoiceStage, value: shown.stage },
+          ...(shown.assignees.length > 0 ? [{ key: searchAttributes.Assignees, value: shown.assignees }] : []),
+          ...(shown.blockedOn ? [{ key: searchAttributes.BlockedOn, value: shown.blockedOn }] : []),
           { key: searchAttributes.CompanyId, value: i.companyId },
           { key: searchAttributes.VendorId, value: i.vendorId },
           { key: searchAttributes.InvoiceNumber, value: i.invoiceNumber },
@@ -72,7 +88,7 @@ export async function startInvoiceWorkflow(db: Db, temporal: Client, invoiceId: 
   }
   await db
     .update(invoices)
-    .set({ workflowStartedAt: new Date() })
+    .set({ workflowStartedAt: new Date(), prepared: null })
     .where(and(eq(invoices.id, i.id), isNull(invoices.workflowStartedAt)));
   return true;
 }

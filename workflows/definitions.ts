@@ -67,7 +67,7 @@ export interface InvoiceWorkflowInput {
   companyId: string;
   /** {@link ROUTING_V2} for invoices started since routing v2. */
   routing?: typeof ROUTING_V2;
-  /** Set by continue-as-new: the state the previous run handed over. */
+  /** Set by continue-as-new (the state the previous run handed over), or by a starter that took the first step. */
   resume?: ResumeState;
   /** Continue as new after this many history events (default: when the server suggests it). */
   maxHistoryEvents?: number;
@@ -82,6 +82,11 @@ export interface InvoiceWorkflowResult {
 export interface ResumeState {
   process: unknown;
   historyOffset: number;
+  /**
+   * Set when the starter took the first step (lib/first-step.ts): the process is new, its state is
+   * written already, and the search attributes it was started with show it (BlockedOn included).
+   */
+  firstStep?: true;
   /** v1 only: the context resolved at intake. */
   context?: unknown;
 }

@@ -6,14 +6,16 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import { activities, attempt } from './calls';
+import { attempt, type InvoiceActivities } from './calls';
 import { searchAttributes, type Stage } from './definitions';
-import type { InvoiceProcess } from './process';
+import { blockedOnPeople, type InvoiceProcess } from './process';
 
 export class Projection {
   /** History entries of this run already written to Postgres. */
   private historySent = 0;
-  private shown: { stage: Stage; assignees: string; blockedOn: string } = { stage: 'new', assignees: '', blockedOn: '' };
+  /** The search attributes as upserted, and as they should be now. */
+  private shown: Shown = { stage: 'new', assignees: [], blockedOn: '' };
+  private wanted: Shown = this.shown;
   /** A snapshot could not be written: the main loop writes it again. */
   dirty = false;
   /** The activity the invoice is waiting on because it keeps failing, if any. */
@@ -23,6 +25,8 @@ export class Projection {
     private readonly companyId: string,
     /** History entries written by earlier runs (continue-as-new). */
     private readonly historyBase: number,
+    /** How this run calls activities; since the `local-activities` patch it upserts in {@link flush}, once per workflow task, not in every {@link show}. */
+    private readonly run: { readonly calls: InvoiceActivities; readonly local: boolean },
   ) {}
 
   /** Index of the next history entry to write, across runs. */
@@ -30,9 +34,10 @@ export class Projection {
     return this.historyBase + this.historySent;
   }
 
-  /** The search attributes as the previous run left them. */
-  assume(p: InvoiceProcess): void {
-    this.shown = { stage: p.stage, assignees: p.waitingOn.join(','), blockedOn: '' };
+  /** The search attributes as the previous run (or the starter) left them. */
+  assume(p: InvoiceProcess, blockedOn = ''): void {
+    this.shown = { stage: p.stage, assignees: p.waitingOn, blockedOn };
+    this.wanted = this.shown;
   }
 
   /** Writes the current state to Postgres; false when that failed for now. */
@@ -42,7 +47,11 @@ export class Projection {
     const upTo = snapshot.history.length;
     const history = snapshot.history.slice(this.historySent);
     const written = await attempt(() =>
-      activities.recordState({ companyId: this.companyId, state: { ...snapshot, history, mails }, firstHistoryIndex: this.historyOffset }),
+      this.run.calls.recordState({
+        companyId: this.companyId,
+        state: { ...snapshot, history, mails },
+        firstHistoryIndex: this.historyOffset,
+      }),
     );
     if (written.ok) {
       this.historySent = Math.max(this.historySent, upTo);
@@ -57,19 +66,46 @@ export class Projection {
     return written.ok;
   }
 
-  /** Keeps the Web UI current: search attributes only when a value changes (each upsert is billed). */
+  /** Keeps the Web UI current: the current details at once, the search attributes when they change. */
   show(p: InvoiceProcess): void {
-    const waitingOn = p.waitingOn;
-    const blockedOn = this.blockedOn || (p.unassigned ? 'nobody' : '');
-    const next = { stage: p.stage, assignees: waitingOn.join(','), blockedOn };
-    const changes: SearchAttributeUpdatePair[] = [];
-    if (next.stage !== this.shown.stage) changes.push({ key: searchAttributes.InvoiceStage, value: next.stage });
-    if (next.assignees !== this.shown.assignees) changes.push({ key: searchAttributes.Assignees, value: waitingOn });
-    if (next.blockedOn !== this.shown.blockedOn) changes.push({ key: searchAttributes.BlockedOn, value: next.blockedOn || null });
-    if (changes.length > 0) upsertSearchAttributes(changes);
-    this.shown = next;
+    const blockedOn = this.blockedOn || blockedOnPeople(p);
+    this.wanted = { stage: p.stage, assignees: p.waitingOn, blockedOn };
     setCurrentDetails(details(p, blockedOn));
+    // Asks for the patch only when there is something to upsert: a run that only shows details records no marker.
+    if (this.unflushed && !this.run.local) this.flush();
   }
+
+  /** Whether the search attributes differ from what the invoice shows now. */
+  get unflushed(): boolean {
+    return this.changes().length > 0;
+  }
+
+  /**
+   * Upserts the search attributes that changed, in one command (each upsert is a billed action).
+   * The workflow calls it before it waits, so the states it passes through within one workflow
+   * task (payment on the way to posted) are never upserted.
+   */
+  flush(): void {
+    const changes = this.changes();
+    if (changes.length > 0) upsertSearchAttributes(changes);
+    this.shown = this.wanted;
+  }
+
+  private changes(): SearchAttributeUpdatePair[] {
+    const { shown, wanted } = this;
+    const changes: SearchAttributeUpdatePair[] = [];
+    if (wanted.stage !== shown.stage) changes.push({ key: searchAttributes.InvoiceStage, value: wanted.stage });
+    if (wanted.assignees.join(',') !== shown.assignees.join(','))
+      changes.push({ key: searchAttributes.Assignees, value: [...wanted.assignees] });
+    if (wanted.blockedOn !== shown.blockedOn) changes.push({ key: searchAttributes.BlockedOn, value: wanted.blockedOn || null });
+    return changes;
+  }
+}
+
+interface Shown {
+  stage: Stage;
+  assignees: readonly string[];
+  blockedOn: string;
 }
 
 /** The current task and who it waits on, in the Web UI's "current details" (markdown). */

@@ -4,7 +4,7 @@
  * the projection. The workflow function in invoice.ts tells the story with these pieces.
  */
 import { ApplicationFailure, condition, continueAsNew, allHandlersFinished, patched, workflowInfo } from '@temporalio/workflow';
-import { activities, attempt } from './calls';
+import { activities, attempt, localActivities, type InvoiceActivities } from './calls';
 import {
   ACTION_REFUSED,
   type ActionName,
@@ -16,8 +16,9 @@ import {
 } from './definitions';
 import type { CodingWritten } from '../activities/replace-coding';
 import { parsePayload } from './payload-check';
-import { InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './process';
+import { blockedOnPeople, InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './process';
 import { Projection } from './projection';
+import { settle, SETTLE_ACTIVITIES } from './settle';
 
 const clock = { now: () => new Date() };
 
@@ -29,6 +30,13 @@ export const AUTOMATIC_REVIEW_PATCH = 'automatic-review';
  * approval sent the invoice to exceptions review, and a failed last write left it shown in payment.
  */
 export const WRITE_BEFORE_POSTING_PATCH = 'write-before-posting';
+/**
+ * Patch marker: activities run as local activities, and the search attributes are upserted once
+ * per workflow task, when the run waits, instead of once per written state (see calls.ts and
+ * Projection.flush). A run that called an activity or upserted before it keeps the old ways to its
+ * end; one that had only waited takes the new ones from its next change.
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
 
 export class InvoiceRun {
   process: InvoiceProcess | undefined;
@@ -37,8 +45,24 @@ export class InvoiceRun {
   /** How many times in a row the blocked work has failed (for the back-off). */
   failures = 0;
 
+  private localDecided: boolean | undefined;
+
   constructor(readonly input: InvoiceWorkflowInput) {
-    this.projection = new Projection(input.companyId, input.resume?.historyOffset ?? 0);
+    this.projection = new Projection(input.companyId, input.resume?.historyOffset ?? 0, this);
+  }
+
+  /**
+   * Whether this run calls local activities and upserts once per workflow task (the
+   * `local-activities` patch). Decided at first use, so the patch marker shares the workflow task
+   * of the first calls (one billed action for all its markers) and a run that only waits adds none.
+   */
+  get local(): boolean {
+    this.localDecided ??= patched(LOCAL_ACTIVITIES_PATCH);
+    return this.localDecided;
+  }
+
+  get calls(): InvoiceActivities {
+    return this.local ? localActivities : activities;
   }
 
   get p(): InvoiceProcess {
@@ -58,18 +82,20 @@ export class InvoiceRun {
     }
   }
 
-  /** Starts the process from the database (coding, agreement, route), or resumes the previous run's. */
+  /** Starts the process from the database (coding, agreement, route), or resumes the previous run's or the starter's. */
   async prepareOrResume(): Promise<'ready' | 'gone'> {
     const { resume, invoiceId } = this.input;
     if (resume) {
       this.process = InvoiceProcess.restore(resume.process, clock);
-      this.projection.assume(this.process);
+      this.projection.assume(this.process, resume.firstStep ? blockedOnPeople(this.process) : '');
+      // The starter's search attributes show the state already; the current details are the workflow's.
+      if (resume.firstStep) this.projection.show(this.process);
       return 'ready';
     }
     // Automatic review came after the first v2 invoices: theirs never review (their histories have no marker).
     const reviews = patched(AUTOMATIC_REVIEW_PATCH);
     for (;;) {
-      const prepared = await attempt(() => activities.prepareRouting({ invoiceId }));
+      const prepared = await attempt(() => this.calls.prepareRouting({ invoiceId }));
       if (prepared.ok) {
         this.process = InvoiceProcess.start(invoiceId, workflowInfo().workflowId, prepared.value, clock, { reviews });
         break;
@@ -89,45 +115,19 @@ export class InvoiceRun {
     return settled && persisted;
   }
 
-  /** Resolves pending assignments from current data (activity `resolveAssignment`). */
+  /** Review, obligation and assignments the process waits for (settle.ts), through the activities. */
   private async settle(): Promise<boolean> {
-    const p = this.p;
-    const due = p.reviewDue;
-    if (due) {
-      const { invoiceId } = this.input;
-      const review = await attempt(() => activities.reviewInvoice({ invoiceId, ...due }));
-      if (review.ok) p.reviewed(review.value);
-      else if (review.deterministic) p.reviewFailed(review.reason);
-      else {
-        this.projection.blockedOn = 'reviewInvoice';
-        return false;
-      }
+    const calls = this.calls;
+    const blocked = await settle(this.p, this.input, {
+      reviewInvoice: (input) => attempt(() => calls.reviewInvoice(input)),
+      releaseObligation: (input) => attempt(() => calls.releaseObligation(input)),
+      resolveAssignment: (input) => attempt(() => calls.resolveAssignment(input)),
+    });
+    if (blocked) {
+      this.projection.blockedOn = blocked;
+      return false;
     }
-    if (p.obligationHeld && (p.stage === 'rejected' || p.stage === 'cancelled')) {
-      // A rejected or cancelled invoice gives its share of the obligation back.
-      const released = await attempt(() => activities.releaseObligation({ invoiceId: this.input.invoiceId }));
-      if (!released.ok && !released.deterministic) {
-        this.projection.blockedOn = 'releaseObligation';
-        return false;
-      }
-      p.obligationReleased();
-    }
-    for (let pending = p.pendingAssignment(); pending; pending = p.pendingAssignment()) {
-      const request = pending.request;
-      const resolved = await attempt(() => activities.resolveAssignment({ companyId: this.input.companyId, request }));
-      if (resolved.ok) p.assigned(pending, resolved.value);
-      else if (resolved.deterministic) {
-        p.assigned(pending, {
-          ok: false,
-          reason: `Assignees could not be resolved: ${resolved.reason}`,
-          requiredApprovals: p.raw.requiredApprovals,
-        });
-      } else {
-        this.projection.blockedOn = 'resolveAssignment';
-        return false;
-      }
-    }
-    if (['resolveAssignment', 'reviewInvoice', 'releaseObligation'].includes(this.projection.blockedOn)) this.projection.blockedOn = '';
+    if (SETTLE_ACTIVITIES.includes(this.projection.blockedOn)) this.projection.blockedOn = '';
     return true;
   }
 
@@ -136,6 +136,7 @@ export class InvoiceRun {
     this.failures += 1;
     this.projection.blockedOn = blockedOn;
     if (this.process) this.projection.show(this.process);
+    this.projection.flush();
     await condition(() => false, Math.min(10_000 * 2 ** (this.failures - 1), 600_000));
   }
 
@@ -218,24 +219,24 @@ export class InvoiceRun {
     });
     if (needs.actor !== undefined) {
       const userId = needs.actor;
-      const r = await attempt(() => activities.checkActor({ companyId, userId }));
+      const r = await attempt(() => this.calls.checkActor({ companyId, userId }));
       if (!r.ok) return failed('who is acting', r.reason);
       lookups.actor = r.value;
     }
     if (needs.delegate) {
       const d = needs.delegate;
-      const r = await attempt(() => activities.checkDelegate({ companyId, userId: d.userId, request: d.request }));
+      const r = await attempt(() => this.calls.checkDelegate({ companyId, userId: d.userId, request: d.request }));
       if (!r.ok) return failed('the delegate', r.reason);
       lookups.delegate = r.value;
     }
     if (needs.route) {
-      const r = await attempt(() => activities.loadRoute({ invoiceId }));
+      const r = await attempt(() => this.calls.loadRoute({ invoiceId }));
       if (!r.ok) return failed('the flow', r.reason);
       lookups.route = r.value;
     }
     if (needs.assignment) {
       const request = needs.assignment;
-      const r = await attempt(() => activities.resolveAssignment({ companyId, request }));
+      const r = await attempt(() => this.calls.resolveAssignment({ companyId, request }));
       if (!r.ok) return failed('the new assignees', r.reason);
       lookups.assignment = r.value;
     }
@@ -248,7 +249,7 @@ export class InvoiceRun {
     return this.exclusive(async () => {
       const p = this.p;
       const { invoiceId } = this.input;
-      const found = await attempt(() => activities.loadMessage({ invoiceId, messageId }));
+      const found = await attempt(() => this.calls.loadMessage({ invoiceId, messageId }));
       if (!found.ok) throw refused({ code: found.deterministic ? 'invalid_payload' : 'not_ready', message: found.reason });
       const from = p.stage;
       const message = p.supplierReplied(found.value);
@@ -261,7 +262,7 @@ export class InvoiceRun {
   private async writeCoding(payload: CodingChangedPayload): Promise<CodingWritten | Refusal> {
     const { invoiceId } = this.input;
     const { by, version, rows } = payload;
-    const written = await attempt(() => activities.replaceCoding({ invoiceId, by, version, rows }));
+    const written = await attempt(() => this.calls.replaceCoding({ invoiceId, by, version, rows }));
     if (written.ok) return written.value;
     if (written.type === 'StaleVersion') return { code: 'stale_version', message: written.reason };
     if (written.type === 'CodingInvalid') return { code: 'coding_invalid', message: written.reason };
@@ -279,7 +280,7 @@ export class InvoiceRun {
       if (p.stage !== 'payment') return p.stage === 'posted' ? 'posted' : 'refused';
       // The change that approved it could not write its state (the signatures postInvoice checks): write it first.
       if (this.projection.dirty && patched(WRITE_BEFORE_POSTING_PATCH) && !(await this.settleAndPersist())) return 'unwritten';
-      const posted = await attempt(() => activities.postInvoice({ invoiceId: this.input.invoiceId }));
+      const posted = await attempt(() => this.calls.postInvoice({ invoiceId: this.input.invoiceId }));
       if (!posted.ok && !posted.deterministic) return 'retry';
       if (this.projection.blockedOn === 'postInvoice') this.projection.blockedOn = '';
       if (posted.ok) p.posted(posted.value.journalEntryId);
@@ -300,6 +301,7 @@ export class InvoiceRun {
   async continueAsNew(): Promise<never> {
     await condition(allHandlersFinished);
     while (this.busy) await condition(() => !this.busy);
+    this.projection.flush();
     const p = this.p;
     const historyOffset = this.projection.historyOffset;
     p.trim();
@@ -311,6 +313,7 @@ export class InvoiceRun {
 
   async result(): Promise<InvoiceWorkflowResult> {
     await condition(allHandlersFinished);
+    this.projection.flush();
     const state = this.p.state();
     return { stage: state.stage, ...(state.journalEntryId ? { journalEntryId: state.journalEntryId } : {}) };
   }

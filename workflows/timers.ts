@@ -9,7 +9,10 @@ import type { InvoiceRun } from './run';
 export async function waitForChangeOrTimer(run: InvoiceRun): Promise<void> {
   const p = run.p;
   const version = p.version;
-  const changed = () => p.version !== version || p.stage === 'payment' || run.needsRetry || run.shouldContinueAsNew();
+  const changed = () =>
+    p.version !== version || p.stage === 'payment' || run.needsRetry || run.shouldContinueAsNew() || run.projection.unflushed;
+  // What this workflow task changed reaches the search attributes in one upsert, before the wait.
+  run.projection.flush();
   const timer = p.nextTimer();
   if (!timer) {
     await condition(changed);

@@ -1,5 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { agreementMatches, agreements, journalEntries } from '../../db/schema';
+import { invoiceWorkflowId } from '../../workflows/definitions';
+import { recordHistory } from '../histories';
 import { invoiceBody, startStack, vendorWithFlow, waitFor, waitForStage, type Stack } from '../harness';
 import { fixture } from '../ubl-fixtures';
 
@@ -75,6 +77,9 @@ describe('agreement invoices', () => {
     );
     expect((detail.audit as { kind: string }[]).map((a) => a.kind)).toEqual(expect.arrayContaining(['agreement_matched', 'posting']));
     expect(await agreementTotal(agreement.id)).toBe('1250.00');
+    const handle = stack.temporal.workflow.getHandle(invoiceWorkflowId(id));
+    expect(await handle.result()).toMatchObject({ stage: 'posted' });
+    await recordHistory(handle, 'v3-touchless-agreement-invoice');
 
     const miss = await intake({ buyerReference: 'SUB-2026X11' });
     const missed = await waitForStage(stack, miss, 'new');

@@ -131,7 +131,7 @@ describe('found by the chaos suite, reproduced deterministically', () => {
     });
     const handle = stack.temporal.workflow.getHandle(invoiceWorkflowId(id));
     await handle.result();
-    await recordHistory(handle, 'v2-approval-written-before-posting');
+    await recordHistory(handle, 'v3-approval-written-before-posting');
   });
 
   // Found by this suite: when writing the posted state failed for a while, the workflow still
@@ -145,7 +145,7 @@ describe('found by the chaos suite, reproduced deterministically', () => {
     await handle.result();
     const [row] = await stack.database.db.select().from(invoices).where(eq(invoices.id, id));
     expect(row!.stage).toBe('posted');
-    await recordHistory(handle, 'v2-posted-state-written-again');
+    await recordHistory(handle, 'v3-posted-state-written-again');
   });
 
   // Found by this suite: a lookup that fails for now is refused inside the Update ("not ready":

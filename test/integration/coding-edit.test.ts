@@ -90,7 +90,7 @@ describe('correcting the coding of an invoice', () => {
       'Coding row 2 added: expense 6300 costCentre CC-200 300.00',
       'Coding row 3 added: tax 2640 tax code VAT-IN 250.00',
     ]);
-    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-coding-corrected-then-approved');
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v3-coding-corrected-then-approved');
   });
 
   it('a reviewer changes one row: the other rows keep their ids (and so their signatures), the changed one is a new row', async () => {

@@ -9,7 +9,9 @@ import type { Server } from 'node:http';
 import { eq } from 'drizzle-orm';
 import { createApp } from '../../api/app';
 import { invoices, vendors } from '../../db/schema';
+import { firstStepActivities } from '../../lib/first-step';
 import { createLogger } from '../../lib/logger';
+import { invoiceWorkflowId, stateQuery } from '../../workflows/definitions';
 import { invoiceBody, startStack, waitFor, waitForStage, type Stack } from '../harness';
 import { fixture } from '../ubl-fixtures';
 
@@ -57,31 +59,84 @@ describe('intake', () => {
     expect((await post(body, 'erin')).body.error.details).toEqual([{ existingId: first.body.id }]);
   });
 
-  it('commits first and starts the workflow after; with Temporal away, the worker starts it moments later', async () => {
-    // An API whose Temporal client reaches nothing: the start after commit fails.
-    const connection = await Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1 second' });
-    const unreachable = new Client({ connection, namespace: 'default' });
-    const app = createApp({ database: stack.database, temporal: unreachable, logger: createLogger('api-test', 'silent') });
+  /** An API process of its own on the test database, with the given Temporal client and first-step activities. */
+  async function withApp<T>(deps: Partial<Parameters<typeof createApp>[0]>, use: (url: string) => Promise<T>): Promise<T> {
+    const app = createApp({ database: stack.database, temporal: stack.temporal, logger: createLogger('api-test', 'silent'), ...deps });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/invoices`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.company.tokens.alice}` },
-        body: JSON.stringify(invoiceBody(stack)),
-      });
-      expect(res.status).toBe(201);
-      const { id } = (await res.json()) as { id: string };
-      await waitForStage(stack, id, 'new');
-      await waitFor(
-        async () => (await stack.database.db.select().from(invoices).where(eq(invoices.id, id)))[0]?.workflowStartedAt,
-        (at) => at instanceof Date,
-      );
+      return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+  const intakeAt = async (url: string) => {
+    const res = await fetch(`${url}/api/v1/invoices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.company.tokens.alice}` },
+      body: JSON.stringify(invoiceBody(stack)),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const invoiceRow = async (id: string) => (await stack.database.db.select().from(invoices).where(eq(invoices.id, id)))[0]!;
+
+  it('commits first and starts the workflow after; with Temporal away, the worker starts it moments later from the same first step', async () => {
+    // An API whose Temporal client reaches nothing: the start after commit fails.
+    const connection = await Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1 second' });
+    const unreachable = new Client({ connection, namespace: 'default' });
+    try {
+      const id = await withApp({ temporal: unreachable }, intakeAt);
+      // Intake took the first step: the clerks' task is there (the worker's starter may have started the workflow meanwhile).
+      const before = await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' });
+      expect(before.body).toMatchObject({
+        stage: 'new',
+        tasks: [{ state: 'open', assignees: expect.arrayContaining([stack.company.users.alice]) }],
+      });
+      const started = await waitFor(
+        () => invoiceRow(id),
+        (row) => row.workflowStartedAt instanceof Date,
+      );
+      expect(started.prepared).toBeNull();
+      // The workflow started from that step, kept on the invoice: the same task and assignees, nothing prepared twice.
+      const handle = stack.temporal.workflow.getHandle(invoiceWorkflowId(id));
+      const [first] = (await handle.fetchHistory()).events ?? [];
+      const input = JSON.parse(Buffer.from(first!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString()) as {
+        resume?: { firstStep?: boolean };
+      };
+      expect(input.resume?.firstStep).toBe(true);
+      const state = await handle.query(stateQuery);
+      expect(state.tasks.map((t) => ({ id: t.id, assignees: [...t.assignees].sort() }))).toEqual(
+        (before.body.tasks as { id: string; assignees: string[] }[]).map((t) => ({ id: t.id, assignees: [...t.assignees].sort() })),
+      );
+      const audit = (await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' })).body.audit as { kind: string }[];
+      expect(audit.filter((a) => a.kind === 'received')).toHaveLength(1);
+      const registered = await stack.api('POST', `/api/v1/invoices/${id}/actions/approve`, { as: 'alice', body: {} });
+      expect(registered).toMatchObject({ status: 200, body: { stage: 'review' } });
+    } finally {
       await connection.close();
     }
+  });
+
+  it('a first step that fails for now at intake is left to the workflow, which takes it with its retries', async () => {
+    const real = firstStepActivities({ db: stack.database.db, clock: () => new Date() });
+    let failures = 0;
+    const flaky = {
+      ...real,
+      resolveAssignment: async (): Promise<never> => {
+        failures += 1;
+        throw new Error('connection reset (injected)');
+      },
+    };
+    const id = await withApp({ firstStep: flaky }, intakeAt);
+    expect(failures).toBe(1);
+    expect((await invoiceRow(id)).prepared).toBeNull();
+    const detail = await waitForStage(stack, id, 'new');
+    expect(detail.tasks).toEqual([
+      expect.objectContaining({ state: 'open', assignees: expect.arrayContaining([stack.company.users.alice]) }),
+    ]);
+    expect((await invoiceRow(id)).workflowStartedAt).toBeInstanceOf(Date);
   });
 
   it('identifiers that are not ours are 404 or 400, never 500', async () => {

@@ -86,7 +86,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     expect(await handle.result()).toEqual({ stage: 'posted', journalEntryId: entries[0]!.id });
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get({ name: 'InvoiceStage', type: 'KEYWORD' } as never)).toBe('posted');
-    await recordHistory(handle, 'v2-posted-after-review-and-approval');
+    await recordHistory(handle, 'v3-posted-after-review-and-approval');
   });
 
   it('a rejected invoice goes back to the clerks with the reason, and a resubmission starts over', async () => {
@@ -110,7 +110,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     expect(await queue('bob')).not.toContain(id);
 
     expect((await act('alice', id, 'approve', { comment: 'corrected' })).body).toMatchObject({ stage: 'review' });
-    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-rejected-and-resubmitted');
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v3-rejected-and-resubmitted');
   });
 
   it('routes an invoice above an approver limit to the unlimited approver only', async () => {
@@ -129,7 +129,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     expect(refused.body.error).toMatchObject({ code: 'not_assignee' });
     expect((await act('dave', id, 'approve')).body).toMatchObject({ stage: 'payment' });
     await waitForStage(stack, id, 'posted');
-    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-refused-update-above-limit');
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v3-refused-update-above-limit');
   });
 
   it('answers 403 with the reason when the caller is not an assignee, and changes nothing', async () => {
@@ -170,7 +170,7 @@ describe('an invoice through the API on the real Temporal server', () => {
     await waitForStage(stack, id, 'review');
     const audit = (await stack.api('GET', `/api/v1/invoices/${id}`, { as: 'erin' })).body.audit as { kind: string; message: string }[];
     expect(audit.filter((a) => a.kind === 'approve').map((a) => a.message)).toEqual([expect.stringContaining('(by Temporal signal)')]);
-    await recordHistory(handle, 'v2-refused-signal-then-admin-signals');
+    await recordHistory(handle, 'v3-refused-signal-then-admin-signals');
   });
 
   it('refuses a second workflow start for the same invoice and a duplicate intake', async () => {

@@ -255,7 +255,7 @@ describe('authorization scheme options', () => {
       expect((back.codingRows as { reviewSignature: unknown }[]).every((row) => row.reviewSignature !== null)).toBe(true);
       expect((await act('dave', id, 'approve')).body).toMatchObject({ stage: 'payment' });
       await waitForStage(stack, id, 'posted');
-      await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-review-auto-reject-then-reauthorize');
+      await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v3-review-auto-reject-then-reauthorize');
     } finally {
       await setOptions({ autoRejectIncorrect: false, autoReauthorize: false });
     }

@@ -78,7 +78,7 @@ describe('no invoice waits on a task nobody can close', () => {
     const detail = await waitForStage(stack, id, 'posted');
     const approval = (detail.tasks as { stage: string; actedBy: string[] }[]).find((t) => t.stage === 'approval');
     expect(approval?.actedBy).toEqual([u('carol'), u('dave')]);
-    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-approval-all-mode');
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v3-approval-all-mode');
   });
 
   it('an over-limit invoice goes to an approver who may sign it, and reassigned to dave he approves it', async () => {
@@ -127,7 +127,7 @@ describe('no invoice waits on a task nobody can close', () => {
       async () => (await handle.describe()).status.name,
       (status) => status === 'COMPLETED',
     );
-    await recordHistory(handle, 'v2-malformed-signal-then-approval');
+    await recordHistory(handle, 'v3-malformed-signal-then-approval');
   });
 
   it('a double approve with the same task id approves once: the second is refused as changed concurrently', async () => {
@@ -300,6 +300,6 @@ describe('nothing stalls on a failing dependency', () => {
     expect((detail.audit as { kind: string }[]).filter((a) => a.kind === 'posting')).toHaveLength(1);
     const handle = stack.temporal.workflow.getHandle(workflowId);
     expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.BlockedOn)).toBeUndefined();
-    await recordHistory(handle, 'v2-posting-retried-after-failures');
+    await recordHistory(handle, 'v3-posting-retried-after-failures');
   });
 });

@@ -220,7 +220,7 @@ describe('administration, also as the Temporal Web UI does it (signals)', () => 
 
     await handle.signal('reassign', { by: u('erin'), stage: 'approval' });
     await waitForStage(stack, id, 'approval');
-    await recordHistory(handle, 'v2-restart-and-reassign-by-signal');
+    await recordHistory(handle, 'v3-restart-and-reassign-by-signal');
   });
 
   it('refuses admin actions from non-admins: a signal is audited and ignored, the API answers 403', async () => {
@@ -282,7 +282,7 @@ describe('durable timers', () => {
       expect.arrayContaining(['reminder_email', 'escalation_email', 'reminder', 'escalation']),
     );
     expect((await act('erin', id, 'approve')).body).toMatchObject({ stage: 'approval' });
-    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v2-reminder-and-escalation');
+    await recordHistory(stack.temporal.workflow.getHandle(invoiceWorkflowId(id)), 'v3-reminder-and-escalation');
   });
 
   it('continues as new when the history grows, and carries on with nothing lost or doubled', async () => {
@@ -306,7 +306,7 @@ describe('durable timers', () => {
     expect(kinds.filter((k) => k === 'delegate')).toHaveLength(8);
     expect(kinds.filter((k) => k === 'post')).toHaveLength(1);
     // The last run, which started from the handed-over state.
-    await recordHistory(handle, 'v2-continued-as-new');
+    await recordHistory(handle, 'v3-continued-as-new');
   });
 });
 

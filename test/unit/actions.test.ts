@@ -12,7 +12,7 @@ async function count(name: string) {
 }
 
 describe('billable actions from a history', () => {
-  it('counts the human path: start, three updates, seven activities, six upserts', async () => {
+  it('counts the human path: start, three updates, seven activities, five upserts, one task with a patch marker', async () => {
     const { c, next } = await count('posted-after-review-and-approval');
     expect(c).toEqual({
       starts: 1,
@@ -20,24 +20,56 @@ describe('billable actions from a history', () => {
       updates: 3,
       activities: 7,
       activityRetries: 0,
+      // The `task-timers` patch marker: markers are billed once per workflow task (counted on the safe side).
+      localActivityTasks: 1,
       timers: 0,
-      // One of them is the SDK's TemporalChangeVersion upsert for the `task-timers` patch.
-      searchAttributeUpserts: 6,
+      // The SDK's TemporalChangeVersion upsert for that patch is exempt.
+      searchAttributeUpserts: 5,
       continueAsNew: 0,
       total: 17,
     });
     expect(next).toBeUndefined();
   });
 
-  it('counts the same path before the patch one upsert lower', async () => {
+  it('counts the same path before the patch: the same upserts, no marker', async () => {
     const { c } = await count('v1-posted-after-review-and-approval');
     expect(c.searchAttributeUpserts).toBe(5);
     expect(c.total).toBe(16);
   });
 
+  it('counts the human path since local activities and the first step at intake: ten actions', async () => {
+    const { c } = await count('v3-posted-after-review-and-approval');
+    // One billed action per workflow task with markers; the patch's TemporalChangeVersion upsert is exempt.
+    expect(c).toEqual({
+      starts: 1,
+      signals: 0,
+      updates: 3,
+      activities: 0,
+      activityRetries: 0,
+      localActivityTasks: 3,
+      timers: 0,
+      searchAttributeUpserts: 3,
+      continueAsNew: 0,
+      total: 10,
+    });
+  });
+
+  it('counts a touchless agreement invoice: start, one workflow task of local activities, one upsert', async () => {
+    const { c } = await count('v3-touchless-agreement-invoice');
+    expect(c).toMatchObject({ starts: 1, activities: 0, localActivityTasks: 1, searchAttributeUpserts: 1, total: 3 });
+  });
+
   it('counts signals, refused ones included (they are delivered and billed)', async () => {
     const { c } = await count('refused-signal-then-approve-signal');
-    expect(c).toMatchObject({ starts: 1, signals: 2, updates: 0, activities: 4, searchAttributeUpserts: 3, total: 10 });
+    expect(c).toMatchObject({
+      starts: 1,
+      signals: 2,
+      updates: 0,
+      activities: 4,
+      localActivityTasks: 1,
+      searchAttributeUpserts: 2,
+      total: 10,
+    });
   });
 
   it('adds activity retries and follows continue-as-new', () => {

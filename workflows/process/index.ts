@@ -411,6 +411,11 @@ export class InvoiceProcess {
   }
 }
 
+/** `BlockedOn` when no activity holds the invoice up: `nobody` when its open task has nobody to act. */
+export function blockedOnPeople(p: InvoiceProcess): string {
+  return p.unassigned ? 'nobody' : '';
+}
+
 function describeSpec(spec: { users?: string[]; groups?: string[]; roles?: string[] }): string {
   const parts = [...(spec.users ?? []), ...(spec.groups ?? []).map((g) => `group ${g}`), ...(spec.roles ?? []).map((r) => `role ${r}`)];
   return parts.join(', ');
