@@ -1,15 +1,15 @@
 import { firstStepActivities, type FirstStepActivities } from '../lib/first-step';
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
+import { accessLog } from './access-log';
 import { authenticate } from './auth';
 import { devMailDocs, devMailPage } from './dev-mail';
 import { errorMiddleware, notFoundRoute } from './errors';
 import { openApiDocument } from './openapi';
+import { securityHeaders } from './security-headers';
 import type { SalesPostingOptions } from './sales-posting-service';
 import { agreementsDocs, agreementsRouter } from './routes/agreements';
 import { codingTemplatesDocs, codingTemplatesRouter } from './routes/coding-templates';
@@ -96,19 +96,9 @@ export function createApp({
   const app = express();
   app.disable('x-powered-by');
   // Security headers on every answer (nosniff, frame and referrer policies, a same-origin CSP).
-  app.use(helmet({ contentSecurityPolicy: { directives: CSP_DIRECTIVES } }));
+  app.use(securityHeaders({ contentSecurityPolicy: { directives: CSP_DIRECTIVES } }));
   app.set('query parser', 'simple');
-  app.use(
-    pinoHttp({
-      logger,
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      // Never log headers: they carry bearer tokens.
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(accessLog(logger, (req) => req.url === '/healthz' || req.url === '/readyz'));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
