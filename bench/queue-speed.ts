@@ -20,7 +20,7 @@ export interface HttpFigure {
 }
 
 /** 100,000 invoices with one task each: 1% open for carol and dave, the rest done. */
-async function seedInvoices(rig: Rig, count: number): Promise<{ tokens: Record<string, string> }> {
+export async function seedListInvoices(rig: Rig, count: number): Promise<{ tokens: Record<string, string> }> {
   const company = await seedCompany(rig.database.db, 'lists');
   const sql = postgres(rig.databaseUrl, { max: 1, onnotice: () => {} });
   await sql`
@@ -51,7 +51,8 @@ async function seedInvoices(rig: Rig, count: number): Promise<{ tokens: Record<s
   return { tokens: company.tokens };
 }
 
-async function load(name: string, url: string, token: string | undefined, seconds: number): Promise<HttpFigure> {
+/** One route under 50 connections for `seconds`. */
+export async function load(name: string, url: string, token: string | undefined, seconds: number): Promise<HttpFigure> {
   const result = await autocannon({
     url,
     connections: 50,
@@ -68,20 +69,40 @@ async function load(name: string, url: string, token: string | undefined, second
   };
 }
 
-export async function queueSpeedFigures(rig: Rig, { invoices = 100_000, seconds = 10 } = {}): Promise<HttpFigure[]> {
-  const { tokens } = await seedInvoices(rig, invoices);
+/** The hello-world baseline and the three list routes, one after the other, on invoices seeded by seedListInvoices. */
+export async function listFigures(
+  api: string,
+  helloUrl: string,
+  tokens: Record<string, string>,
+  { invoices, seconds }: { invoices: number; seconds: number },
+): Promise<HttpFigure[]> {
+  return [
+    await load('Express hello world (baseline)', helloUrl, undefined, seconds),
+    await load(`GET /api/v1/work-queue (${invoices} invoices)`, `${api}/work-queue?queue=personal`, tokens.carol, seconds),
+    await load(`GET /api/v1/work-queue?state=done (${invoices} invoices)`, `${api}/work-queue?state=done`, tokens.dave, seconds),
+    await load(`GET /api/v1/invoices (${invoices} invoices)`, `${api}/invoices`, tokens.erin, seconds),
+  ];
+}
+
+/** Starts the hello-world process (same settings as the rig's API); stop it when done. */
+export async function startHelloServer(rig: Rig): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const hello = spawnProcess('bench/hello-server.ts', { ...rig.processEnv, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}/hello`;
   try {
-    const helloUrl = `http://127.0.0.1:${port}/hello`;
-    await waitUntilAnswering(helloUrl);
-    const api = rig.apiUrl;
-    return [
-      await load('Express hello world (baseline)', helloUrl, undefined, seconds),
-      await load(`GET /api/v1/work-queue (${invoices} invoices)`, `${api}/work-queue?queue=personal`, tokens.carol, seconds),
-      await load(`GET /api/v1/work-queue?state=done (${invoices} invoices)`, `${api}/work-queue?state=done`, tokens.dave, seconds),
-      await load(`GET /api/v1/invoices (${invoices} invoices)`, `${api}/invoices`, tokens.erin, seconds),
-    ];
+    await waitUntilAnswering(url);
+  } catch (err) {
+    await hello.stop();
+    throw err;
+  }
+  return { url, stop: () => hello.stop() };
+}
+
+export async function queueSpeedFigures(rig: Rig, { invoices = 100_000, seconds = 10 } = {}): Promise<HttpFigure[]> {
+  const { tokens } = await seedListInvoices(rig, invoices);
+  const hello = await startHelloServer(rig);
+  try {
+    return await listFigures(rig.apiUrl, hello.url, tokens, { invoices, seconds });
   } finally {
     await hello.stop();
   }
