@@ -83,6 +83,20 @@ export function addHistoryActions(c: ActionCount, events: HistoryEvent[]): strin
   return next;
 }
 
+/** How long the worker held each workflow task that took an Update (started to completed, from the history), in order. */
+export function updateTaskMillis(events: HistoryEvent[]): number[] {
+  const at = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  const millis: number[] = [];
+  let started: number | undefined;
+  events.forEach((e, i) => {
+    if (e.workflowTaskStartedEventAttributes) started = at(e);
+    // An Update is accepted right after the completion of the workflow task that took it.
+    if (e.workflowTaskCompletedEventAttributes && started !== undefined && events[i + 1]?.workflowExecutionUpdateAcceptedEventAttributes)
+      millis.push(at(e) - started);
+  });
+  return millis;
+}
+
 /** One workflow's billable actions across all its runs, read from the server's histories. */
 export async function countActions(client: Client, workflowId: string): Promise<ActionCount> {
   const c = emptyActionCount();
@@ -99,7 +113,8 @@ export interface HumanPathFigure {
   invoices: number;
   wallSeconds: number;
   invoicesPerSecond: number;
-  actions: { name: string; p50ms: number; p95ms: number; p99ms: number }[];
+  /** Round trips through the API; `workerP50ms`: of that, the median time the worker held the Update's workflow task (its local activities included). */
+  actions: { name: string; p50ms: number; p95ms: number; p99ms: number; workerP50ms?: number }[];
   actionsPerInvoice: ActionCount;
 }
 
@@ -137,13 +152,30 @@ export async function humanPathFigure(rig: Rig, count: number): Promise<HumanPat
   );
   const wall = performance.now() - started;
   const sample = await countActions(rig.client, invoiceWorkflowId(ids[0]!));
+  // Where an action's time goes: the worker's share, from the histories of up to 20 invoices.
+  const workerMillis: number[][] = [[], [], []];
+  for (const id of ids.slice(0, 20)) {
+    const history = await rig.client.workflow.getHandle(invoiceWorkflowId(id)).fetchHistory();
+    updateTaskMillis(history.events ?? []).forEach((ms, i) => workerMillis[i]?.push(ms));
+  }
+  const workerP50 = (i: number) => {
+    const sorted = [...(workerMillis[i] ?? [])].sort((a, b) => a - b);
+    return sorted.length > 0 ? { workerP50ms: percentile(sorted, 50) } : {};
+  };
   return {
     invoices: count,
     wallSeconds: wall / 1000,
     invoicesPerSecond: count / (wall / 1000),
     actions: Object.entries(latencies).map(([name, values]) => {
       const sorted = [...values].sort((a, b) => a - b);
-      return { name, p50ms: percentile(sorted, 50), p95ms: percentile(sorted, 95), p99ms: percentile(sorted, 99) };
+      const update = ['register', 'review', 'approve'].indexOf(name);
+      return {
+        name,
+        p50ms: percentile(sorted, 50),
+        p95ms: percentile(sorted, 95),
+        p99ms: percentile(sorted, 99),
+        ...(update >= 0 ? workerP50(update) : {}),
+      };
     }),
     actionsPerInvoice: sample,
   };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { addHistoryActions, emptyActionCount } from '../../bench/actions';
+import { addHistoryActions, emptyActionCount, updateTaskMillis } from '../../bench/actions';
 
 // The benchmark's action counter, on histories recorded from real runs (test/histories).
 async function count(name: string) {
@@ -57,6 +57,15 @@ describe('billable actions from a history', () => {
   it('counts a touchless agreement invoice: start, one workflow task of local activities, one upsert', async () => {
     const { c } = await count('v3-touchless-agreement-invoice');
     expect(c).toMatchObject({ starts: 1, activities: 0, localActivityTasks: 1, searchAttributeUpserts: 1, total: 3 });
+  });
+
+  it('reads how long the worker held each workflow task that took an Update', async () => {
+    const json: unknown = JSON.parse(
+      await readFile(path.join(__dirname, '..', 'histories', 'v3-posted-after-review-and-approval.json'), 'utf8'),
+    );
+    const millis = updateTaskMillis(historyFromJSON(json).events ?? []);
+    // Recorded on a loaded machine: register, review, approve (the first task, the start's, took no Update).
+    expect(millis).toEqual([1915, 859, 985]);
   });
 
   it('counts signals, refused ones included (they are delivered and billed)', async () => {
