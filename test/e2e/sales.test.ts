@@ -78,7 +78,6 @@ describeInBrowser('the Sales page', () => {
     opened.push(session);
     const { page } = session;
     await signIn(page, stack.company.tokens.alice!);
-    const started = Date.now();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sales' }).click();
     await page.getByRole('heading', { name: 'Sales', level: 1 }).waitFor();
     for (const n of ['S-101', 'S-102', 'S-103']) await page.getByRole('checkbox', { name: `Select sales invoice ${n}` }).check();
@@ -118,6 +117,5 @@ describeInBrowser('the Sales page', () => {
     await screenshot(page, 'sales-fix-serial-numbers');
     await page.getByRole('button', { name: 'Close' }).click();
     await page.locator('tr', { hasText: 'S-103' }).getByText('Ready to post').waitFor();
-    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
