@@ -11,5 +11,6 @@ describe('replay of recorded histories', () => {
       results.push({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined });
     }
     expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
-  });
+    // Tens of histories, one replay worker each: a few seconds on a quiet machine, minutes on a loaded one.
+  }, 300_000);
 });
