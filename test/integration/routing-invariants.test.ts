@@ -268,10 +268,16 @@ describe('nothing stalls on a failing dependency', () => {
         15_000,
       );
       expect(mails[0]).toMatchObject({ to: [`bob@${slug()}.example`], subject: expect.stringMatching(/^Reminder/) });
-      const audit = await stack.database.db
-        .select()
-        .from(auditEvents)
-        .where(and(eq(auditEvents.invoiceId, id), eq(auditEvents.kind, 'reminder_email')));
+      // The dispatcher commits its records after the SMTP server has taken the mail.
+      const audit = await waitFor(
+        () =>
+          stack.database.db
+            .select()
+            .from(auditEvents)
+            .where(and(eq(auditEvents.invoiceId, id), eq(auditEvents.kind, 'reminder_email'))),
+        (rows) => rows.length > 0,
+        5_000,
+      );
       expect(audit).toHaveLength(1);
     } finally {
       if (!back) smtp = await startSmtp(smtpPort);
