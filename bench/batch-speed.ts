@@ -17,6 +17,7 @@ import { connectDatabase } from '../db/client';
 import { seedCompany } from '../db/seed';
 import { agreements, journalEntries, settings, tasks, vendors } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
+import { WORKER_PROCESS_DEFAULTS } from '../worker/settings';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { freePort, startTemporalDevServer } from '../scripts/temporal-server';
 import { and, eq, inArray, sql } from 'drizzle-orm';
@@ -139,7 +140,15 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   if (opts.bundleAhead) env.WORKFLOW_BUNDLE = await writeWorkflowBundle(path.join(tmp, 'workflow-bundle.js'));
   const unexpectedExits: ProcessExit[] = [];
   const logFile = (name: string) => (opts.logDir ? path.join(opts.logDir, `${name}.log`) : undefined);
-  const worker = superviseProcess('worker/main.ts', env, logFile('worker'), unexpectedExits);
+  // The worker starts as docker-compose.yml starts it (WORKER_PROCESS_DEFAULTS), with tsx's
+  // CommonJS hook only: `--import tsx` adds an ES-module loader thread, about 30 MiB resident.
+  const workerEnv = { ...env, MALLOC_ARENA_MAX: env.WORKER_MALLOC_ARENA_MAX ?? WORKER_PROCESS_DEFAULTS.mallocArenaMax };
+  const workerNodeArgs = [
+    '--require',
+    'tsx/cjs',
+    ...(env.WORKER_NODE_OPTIONS ?? WORKER_PROCESS_DEFAULTS.nodeOptions).split(' ').filter(Boolean),
+  ];
+  const worker = superviseProcess('worker/main.ts', workerEnv, logFile('worker'), unexpectedExits, workerNodeArgs);
   stops.unshift(worker.stop);
   const api = superviseProcess('api/main.ts', env, logFile('api'), unexpectedExits);
   stops.unshift(api.stop);
@@ -385,13 +394,13 @@ export interface SpawnedProcess {
 }
 
 /**
- * Starts `node --import tsx <entry>` from the project root; stop() ends it with SIGTERM. Its
- * stdout and stderr are appended to `logFile` when given; otherwise stderr is inherited.
+ * Starts `node <nodeArgs> <entry>` (default `--import tsx`) from the project root; stop() ends it
+ * with SIGTERM. Its stdout and stderr are appended to `logFile` when given; otherwise stderr is inherited.
  */
-export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, logFile?: string): SpawnedProcess {
+export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, logFile?: string, nodeArgs = ['--import', 'tsx']): SpawnedProcess {
   const root = path.resolve(__dirname, '..');
   const log = logFile ? openSync(logFile, 'a') : undefined;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, entry)], {
     cwd: root,
     env,
     stdio: log === undefined ? ['ignore', 'ignore', 'inherit'] : ['ignore', log, log],
@@ -428,12 +437,13 @@ function superviseProcess(
   env: NodeJS.ProcessEnv,
   logFile: string | undefined,
   exits: ProcessExit[],
+  nodeArgs?: string[],
 ): { readonly pid: number; restart(signal: NodeJS.Signals): Promise<void>; stop(): Promise<void> } {
   let stopped = false;
   const endedOnPurpose = new WeakSet<SpawnedProcess>();
   let current: SpawnedProcess;
   const start = () => {
-    const p = spawnProcess(entry, env, logFile);
+    const p = spawnProcess(entry, env, logFile, nodeArgs);
     current = p;
     void p.exited.then(({ code, signal }) => {
       if (stopped || endedOnPurpose.has(p)) return;

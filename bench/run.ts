@@ -13,6 +13,9 @@ import { ublParseFigures } from './ubl-parse';
 import { webSpeedFigure, webSpeedTable } from './web-speed';
 import { salesPostingFigure, salesPostingTable } from './sales-posting';
 import { bulkReviewFigure, type BulkReviewFigure } from './review-speed';
+import { cacheMissFigure, type CacheMissFigure } from './cache-miss';
+import { freePort } from '../scripts/temporal-server';
+import { loadWorkerSettings } from '../worker/settings';
 
 /** Runs one figure, telling stderr how long it took (the full run takes a while). */
 async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -32,7 +35,12 @@ async function main(): Promise<void> {
 
   const parse = ublParseFigures(quick ? 0.5 : 3);
   // The worker as the Docker image runs it: with the workflow bundle built ahead.
-  const rig = await step('starting Temporal dev server, Postgres, worker and API', () => startRig({ bundleAhead: true }));
+  // The worker's metrics on, for its own count of sticky-cache misses.
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const cacheSize = loadWorkerSettings().capacity.maxCachedWorkflows;
+  const rig = await step('starting Temporal dev server, Postgres, worker and API', () =>
+    startRig({ bundleAhead: true, env: { WORKER_METRICS_ADDRESS: metricsAddress } }),
+  );
   let lists;
   let web;
   const batches = [];
@@ -45,6 +53,7 @@ async function main(): Promise<void> {
   let memory;
   let salesPosting;
   let review: BulkReviewFigure | undefined;
+  let cacheMiss: CacheMissFigure | undefined;
   let restingWorkerMiB = 0;
   try {
     lists = await step('list speed', () => queueSpeedFigures(rig, { invoices: quick ? 20_000 : 100_000, seconds: quick ? 3 : 10 }));
@@ -67,6 +76,10 @@ async function main(): Promise<void> {
     }
     review = await step('bulk re-review', () => bulkReviewFigure(rig, quick ? 100 : 1000));
     salesPosting = await step('sales mass posting', () => salesPostingFigure(rig, quick ? 200 : 1000));
+    if (cacheSize > 0)
+      cacheMiss = await step('sticky-cache miss', () =>
+        cacheMissFigure(rig, { count: quick ? 5 : 20, cacheSize, metricsUrl: `http://${metricsAddress}/metrics` }),
+      );
     // Last: thousands of open workflows would crowd the worker's cache for the figures above.
     memory = await step('worker memory', () => workerMemory(rig, quick ? [400] : [1000, 2500, 5000, 10000]));
   } finally {
@@ -162,9 +175,22 @@ async function main(): Promise<void> {
     );
   }
 
+  if (cacheMiss) {
+    out(`\n## Final approval of an invoice whose workflow left the worker's cache (${cacheSize} workflows) vs one still in it\n`);
+    out(
+      `${cacheMiss.flushed} invoices registered between the two groups; an evicted workflow's history held ${cacheMiss.historyEvents} events; the worker counted ${cacheMiss.workerCacheMisses ?? '-'} sticky-cache misses during the approvals.\n`,
+    );
+    out('| workflow | approvals | p50 ms | p90 ms | p50 vs cached |');
+    out('|---|---:|---:|---:|---:|');
+    out(`| in the cache | ${cacheMiss.count} | ${cacheMiss.cachedP50ms.toFixed(1)} | ${cacheMiss.cachedP90ms.toFixed(1)} | 1.00 |`);
+    out(
+      `| evicted (history fetched and replayed) | ${cacheMiss.count} | ${cacheMiss.evictedP50ms.toFixed(1)} | ${cacheMiss.evictedP90ms.toFixed(1)} | ${ratio(cacheMiss.evictedP50ms, cacheMiss.cachedP50ms)} |`,
+    );
+  }
+
   out('\n## Worker resident memory (its own process) by open invoice workflows\n');
   out(
-    'Open invoice workflows are all running ones (earlier figures leave some waiting in review); each step adds invoices waiting in new.\n',
+    `Open invoice workflows are all running ones (earlier figures leave some waiting in review); each step adds invoices waiting in new. The worker keeps at most ${cacheSize} of them in its cache (WORKER_MAX_CACHED_WORKFLOWS).\n`,
   );
   out('| open invoice workflows | RSS MiB | vs worker at rest | KiB per open workflow over rest | step s |');
   out('|---:|---:|---:|---:|---:|');
@@ -235,6 +261,8 @@ async function main(): Promise<void> {
         targets,
         review,
         salesPosting,
+        cacheSize,
+        cacheMiss,
       },
       null,
       2,

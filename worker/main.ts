@@ -10,17 +10,20 @@ import { moveTasksOfAbsentUsers } from '../lib/absences';
 import { startPoller } from '../lib/poller';
 import { startMailDispatcher } from './mail-dispatcher';
 import { ensureSchedules } from './schedules';
+import { loadWorkerSettings } from './settings';
 import { createInvoiceWorker } from './worker';
 
 /** The worker process: wires real dependencies and runs until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const settings = loadWorkerSettings();
   const log = createLogger('worker', config.LOG_LEVEL);
   // The SDK's own logs (worker state, activity failures, workflow logs) go through pino too.
   const sdk = log.child({ component: 'temporal' });
   const write = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: object) =>
     sdk[level](meta ?? {}, message);
   Runtime.install({
+    ...(settings.metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: settings.metricsAddress } } } } : {}),
     logger: {
       log: (level, message, meta) =>
         write(level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'WARN' ? 'warn' : level === 'ERROR' ? 'error' : 'info')(
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       activities,
+      capacity: settings.capacity,
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     });
     const clientConnection = await connectPatiently(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), log);
@@ -80,7 +84,7 @@ async function main(): Promise<void> {
       intervalMs: 30_000,
       round: async () => (await moveTasksOfAbsentUsers(database.db, client, { log: absenceLog })).users,
     });
-    log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+    log.info({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, ...settings }, 'worker started');
     await worker.run(); // the SDK shuts down gracefully on SIGINT and SIGTERM
     await Promise.all([dispatcher.stop(), starter.stop(), absences.stop()]);
     await clientConnection.close();

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { TASK_QUEUE } from '../workflows/definitions';
+import { loadWorkerSettings, type WorkerCapacity } from './settings';
 
 export type Activities = ReturnType<typeof createActivities>;
 
@@ -18,6 +19,8 @@ export interface InvoiceWorkerOptions {
   /** A pre-built bundle (tests bundle once per run); otherwise the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
+  /** Sticky cache and concurrency; default from the environment (WORKER_*, worker/settings.ts). */
+  capacity?: WorkerCapacity;
 }
 
 /** The worker of the `invoices` task queue, with real or wrapped activities. */
@@ -27,6 +30,7 @@ export function createInvoiceWorker(opts: InvoiceWorkerOptions): Promise<Worker>
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     activities: opts.activities,
+    ...(opts.capacity ?? loadWorkerSettings().capacity),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows'), bundlerOptions: WORKFLOW_BUNDLE_OPTIONS }),
