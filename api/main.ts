@@ -9,7 +9,7 @@ import { createApp } from './app';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('api', config.LOG_LEVEL);
-  const database = connectDatabase(requireDatabaseUrl(config));
+  const database = connectDatabase(requireDatabaseUrl(config), { memoize: false });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const host = listenHost(config);
