@@ -17,6 +17,7 @@ import { connectDatabase } from '../db/client';
 import { seedCompany } from '../db/seed';
 import { agreements, journalEntries, settings, tasks, vendors } from '../db/schema';
 import { mapConcurrent } from '../lib/concurrency';
+import { withCpuProfile, type CpuProfile } from './cpu';
 import { WORKER_PROCESS_DEFAULTS } from '../worker/settings';
 import { createScratchDatabase } from '../scripts/scratch-database';
 import { freePort, startTemporalDevServer } from '../scripts/temporal-server';
@@ -30,6 +31,8 @@ export interface LatencyFigure {
   p50ms: number;
   p95ms: number;
   p99ms: number;
+  /** CPU by process during the measured part (not the set-up before it). */
+  cpu?: CpuProfile;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -271,20 +274,25 @@ async function waitForClerkTasks(rig: Rig, ids: string[]): Promise<void> {
 export async function batchApproveFigure(rig: Rig, count: number): Promise<LatencyFigure> {
   const ids = await intakeInvoices(rig, count, `BATCH${count}-${Date.now()}`);
   const started = performance.now();
-  const res = await call(rig, 'alice', 'POST', '/work-queue/batch', { action: 'approve', invoiceIds: ids }, 'application/x-ndjson');
-  const lines = (await res.text())
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { ms?: number; ok?: boolean; done?: boolean; failed?: number });
+  const { result: lines, cpu } = await withCpuProfile(async () => {
+    const res = await call(rig, 'alice', 'POST', '/work-queue/batch', { action: 'approve', invoiceIds: ids }, 'application/x-ndjson');
+    return (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ms?: number; ok?: boolean; done?: boolean; failed?: number });
+  });
   const wall = performance.now() - started;
   const summary = lines.at(-1)!;
   if (!summary.done || summary.failed)
     throw new Error(`batch of ${count} had failures: ${JSON.stringify(lines.filter((l) => l.ok === false).slice(0, 3))}`);
-  return figure(
-    `batch approve of ${count} invoices (API, ${BATCH_CONCURRENCY} in flight)`,
-    lines.filter((l) => typeof l.ms === 'number').map((l) => l.ms!),
-    wall,
-  );
+  return {
+    ...figure(
+      `batch approve of ${count} invoices (API, ${BATCH_CONCURRENCY} in flight)`,
+      lines.filter((l) => typeof l.ms === 'number').map((l) => l.ms!),
+      wall,
+    ),
+    cpu,
+  };
 }
 
 export async function bareUpdatesFigure(rig: Rig, count: number): Promise<LatencyFigure> {
@@ -296,14 +304,16 @@ export async function bareUpdatesFigure(rig: Rig, count: number): Promise<Latenc
   });
   const latencies: number[] = [];
   const started = performance.now();
-  await mapConcurrent(ids, BATCH_CONCURRENCY, async (workflowId, i) => {
-    const t = performance.now();
-    await rig.client.workflow.getHandle(workflowId).executeUpdate('ping', { args: [i] });
-    latencies.push(performance.now() - t);
-  });
+  const { cpu } = await withCpuProfile(() =>
+    mapConcurrent(ids, BATCH_CONCURRENCY, async (workflowId, i) => {
+      const t = performance.now();
+      await rig.client.workflow.getHandle(workflowId).executeUpdate('ping', { args: [i] });
+      latencies.push(performance.now() - t);
+    }),
+  );
   const wall = performance.now() - started;
   await mapConcurrent(ids, 16, (workflowId) => rig.client.workflow.getHandle(workflowId).signal('stop'));
-  return figure(`${count} bare updates to waiting trivial workflows (${BATCH_CONCURRENCY} in flight)`, latencies, wall);
+  return { ...figure(`${count} bare updates to waiting trivial workflows (${BATCH_CONCURRENCY} in flight)`, latencies, wall), cpu };
 }
 
 export interface ThroughputFigure {
@@ -311,6 +321,8 @@ export interface ThroughputFigure {
   count: number;
   wallSeconds: number;
   perSecond: number;
+  /** CPU by process during the measured part. */
+  cpu?: CpuProfile;
 }
 
 /** A new vendor with a touchless agreement (any gross up to 1,000.00, one day apart) signed by dave. */
@@ -335,22 +347,24 @@ export async function touchlessVendor(rig: Rig, name: string): Promise<{ id: str
 export async function touchlessFigure(rig: Rig, count: number): Promise<ThroughputFigure & { sampleInvoiceId: string }> {
   const vendor = await touchlessVendor(rig, 'Touchless');
   const started = performance.now();
-  const ids = await mapConcurrent(
-    Array.from({ length: count }, (_, i) => i),
-    16,
-    async (i) => {
-      const day = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
-      return postInvoice(rig, vendor.id, `T-${i}`, day);
-    },
-  );
-  for (;;) {
-    const [row] = await rig.database.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(journalEntries)
-      .where(inArray(journalEntries.invoiceId, ids));
-    if (row!.n >= count) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { result: ids, cpu } = await withCpuProfile(async () => {
+    const ids = await mapConcurrent(
+      Array.from({ length: count }, (_, i) => i),
+      16,
+      async (i) => {
+        const day = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+        return postInvoice(rig, vendor.id, `T-${i}`, day);
+      },
+    );
+    for (;;) {
+      const [row] = await rig.database.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(journalEntries)
+        .where(inArray(journalEntries.invoiceId, ids));
+      if (row!.n >= count) return ids;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
   const wall = performance.now() - started;
   return {
     name: `touchless agreement invoices, intake to posted`,
@@ -358,6 +372,7 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
     wallSeconds: wall / 1000,
     perSecond: count / (wall / 1000),
     sampleInvoiceId: ids[0]!,
+    cpu,
   };
 }
 
@@ -365,13 +380,15 @@ export async function touchlessFigure(rig: Rig, count: number): Promise<Throughp
 export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<ThroughputFigure & { sampleWorkflowId: string }> {
   const prefix = `bench-trivial-${Date.now()}`;
   const started = performance.now();
-  await mapConcurrent(
-    Array.from({ length: count }, (_, i) => i),
-    16,
-    async (i) => {
-      const handle = await rig.client.workflow.start('trivialWorkflow', { workflowId: `${prefix}-${i}`, taskQueue: 'bench-baseline' });
-      await handle.result();
-    },
+  const { cpu } = await withCpuProfile(() =>
+    mapConcurrent(
+      Array.from({ length: count }, (_, i) => i),
+      16,
+      async (i) => {
+        const handle = await rig.client.workflow.start('trivialWorkflow', { workflowId: `${prefix}-${i}`, taskQueue: 'bench-baseline' });
+        await handle.result();
+      },
+    ),
   );
   const wall = performance.now() - started;
   return {
@@ -380,6 +397,7 @@ export async function trivialWorkflowFigure(rig: Rig, count: number): Promise<Th
     wallSeconds: wall / 1000,
     perSecond: count / (wall / 1000),
     sampleWorkflowId: `${prefix}-0`,
+    cpu,
   };
 }
 

@@ -14,6 +14,7 @@ import { webSpeedFigure, webSpeedTable } from './web-speed';
 import { salesPostingFigure, salesPostingTable } from './sales-posting';
 import { bulkReviewFigure, type BulkReviewFigure } from './review-speed';
 import { cacheMissFigure, type CacheMissFigure } from './cache-miss';
+import { cpuTable } from './cpu';
 import { freePort } from '../scripts/temporal-server';
 import { loadWorkerSettings } from '../worker/settings';
 
@@ -159,6 +160,15 @@ async function main(): Promise<void> {
       );
     }
   }
+
+  out('\n## Where the CPU goes (every process on the machine, during the measured part of each run)\n');
+  out(
+    "bench is this process: the load generator, the Temporal client and the baseline workflows' worker. On two cores a run that keeps them busy is CPU-bound: its ratio to its baseline is about the ratio of total CPU per item.\n",
+  );
+  const profiled = [trivial, touchless, ...batches.flatMap(({ ours, bare }) => [bare, ours])].flatMap((f) =>
+    f.cpu ? [{ name: f.name, items: f.count, cpu: f.cpu }] : [],
+  );
+  out(cpuTable(profiled));
 
   const reviewBare = batches.find((b) => b.bare.count === review?.count)?.bare;
   if (review && reviewBare) {
