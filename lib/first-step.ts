@@ -21,7 +21,7 @@ import { invoices } from '../db/schema';
 import type { CallOutcome } from '../workflows/calls';
 import type { InvoiceState } from '../workflows/definitions';
 import { blockedOnPeople, InvoiceProcess } from '../workflows/process';
-import { settle } from '../workflows/settle';
+import { settle, settleCalls } from '../workflows/settle';
 
 /** The activities the first step calls (recordState needs only the database). */
 export type FirstStepActivities = Pick<Activities, 'prepareRouting' | 'reviewInvoice' | 'releaseObligation' | 'resolveAssignment'>;
@@ -69,15 +69,7 @@ export async function takeFirstStep(
   const prepared = await attemptNow(() => activities.prepareRouting({ invoiceId: invoice.id }));
   if (!prepared.ok) return undefined;
   const p = InvoiceProcess.start(invoice.id, invoice.workflowId, prepared.value, clock, { reviews: true });
-  const blocked = await settle(
-    p,
-    { invoiceId: invoice.id, companyId: invoice.companyId },
-    {
-      reviewInvoice: (input) => attemptNow(() => activities.reviewInvoice(input)),
-      releaseObligation: (input) => attemptNow(() => activities.releaseObligation(input)),
-      resolveAssignment: (input) => attemptNow(() => activities.resolveAssignment(input)),
-    },
-  );
+  const blocked = await settle(p, { invoiceId: invoice.id, companyId: invoice.companyId }, settleCalls(activities, attemptNow));
   if (blocked) return undefined;
   const state: InvoiceState = { ...p.snapshot(), mails: p.takeOutbox() ?? [] };
   p.trim();

@@ -18,7 +18,7 @@ import type { CodingWritten } from '../activities/replace-coding';
 import { parsePayload } from './payload-check';
 import { blockedOnPeople, InvoiceProcess, type Action, type LookupNeeds, type Lookups } from './process';
 import { Projection } from './projection';
-import { settle, SETTLE_ACTIVITIES } from './settle';
+import { settle, settleCalls, SETTLE_ACTIVITIES } from './settle';
 
 const clock = { now: () => new Date() };
 
@@ -117,12 +117,7 @@ export class InvoiceRun {
 
   /** Review, obligation and assignments the process waits for (settle.ts), through the activities. */
   private async settle(): Promise<boolean> {
-    const calls = this.calls;
-    const blocked = await settle(this.p, this.input, {
-      reviewInvoice: (input) => attempt(() => calls.reviewInvoice(input)),
-      releaseObligation: (input) => attempt(() => calls.releaseObligation(input)),
-      resolveAssignment: (input) => attempt(() => calls.resolveAssignment(input)),
-    });
+    const blocked = await settle(this.p, this.input, settleCalls(this.calls, attempt));
     if (blocked) {
       this.projection.blockedOn = blocked;
       return false;

@@ -2,7 +2,7 @@
  * Settling: the work the process asks for after a change and before its state is written — the
  * automatic review that is due, giving a rejected or cancelled invoice's obligation back, and
  * resolving the assignees of tasks that open. The workflow settles through its activities; intake
- * settles a new invoice's first step the same way, in process (lib/prepare-invoice.ts), so both
+ * settles a new invoice's first step the same way, in process (lib/first-step.ts), so both
  * take the same steps in the same order.
  */
 import type { Activities } from '../activities';
@@ -16,6 +16,18 @@ export interface SettleCalls {
   reviewInvoice: Call<'reviewInvoice'>;
   releaseObligation: Call<'releaseObligation'>;
   resolveAssignment: Call<'resolveAssignment'>;
+}
+
+/** The activity functions settling calls: the workflow's proxies, or the functions themselves (intake). */
+type SettleActivities = { [K in keyof SettleCalls]: (input: Parameters<Activities[K]>[0]) => Promise<Awaited<ReturnType<Activities[K]>>> };
+
+/** Settling's calls: one attempt at each activity, its failure classified by `attempt`. */
+export function settleCalls(activities: SettleActivities, attempt: <T>(call: () => Promise<T>) => Promise<CallOutcome<T>>): SettleCalls {
+  return {
+    reviewInvoice: (input) => attempt(() => activities.reviewInvoice(input)),
+    releaseObligation: (input) => attempt(() => activities.releaseObligation(input)),
+    resolveAssignment: (input) => attempt(() => activities.resolveAssignment(input)),
+  };
 }
 
 /** The activities settling waits on when one fails for now (`BlockedOn` in the Web UI). */
