@@ -4,9 +4,8 @@
  * worker's dispatcher delivers, so a mail outage never holds an invoice up).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { Sql } from 'postgres';
 import { z } from 'zod';
-import type { Db } from '../db/client';
+import { postgresClientOf, type Db } from '../db/client';
 import { STAGES } from '../domain/stages';
 import type { InvoiceState } from '../workflows/definitions';
 import { activity } from './failures';
@@ -135,8 +134,7 @@ export function recordStateActivity({ db, clock }: { db: Db; clock: () => Date }
   // The postgres.js client under drizzle: its tagged queries are prepared statements, so after the
   // first call on a connection a projection is one Bind/Execute round trip (drizzle's `execute`
   // parses, describes and plans a statement again each time, in two round trips).
-  const client = (db as Db & { $client?: Sql }).$client;
-  if (!client) throw new Error('recordState needs a database from connectDatabase (drizzle over postgres.js)');
+  const client = postgresClientOf(db, 'recordState');
 
   /**
    * The whole projection as one statement: atomic without a transaction, one round trip. Postgres

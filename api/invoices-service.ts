@@ -6,8 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { and, asc, desc, eq, fillPlaceholders, isNull, lt, notInArray, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
-import type { Sql } from 'postgres';
-import type { Db, Tx } from '../db/client';
+import { postgresClientOf, type Db, type Tx } from '../db/client';
 import { lockInvoice } from '../db/locks';
 import {
   auditEvents,
@@ -646,9 +645,9 @@ function pageStatement(
  * CPU on a work-queue page went into objects built only to be copied into the answer.
  */
 async function pageRows<Row extends unknown[]>(db: Db, statement: PageStatement, values: Record<string, unknown>): Promise<Row[]> {
-  const client = (db as Db & { $client?: Sql }).$client;
-  if (!client) throw new Error('list pages need a database from connectDatabase (drizzle over postgres.js)');
-  const rows = await client.unsafe(statement.text, fillPlaceholders(statement.params, values) as never[], { prepare: true }).values();
+  const rows = await postgresClientOf(db, 'list pages')
+    .unsafe(statement.text, fillPlaceholders(statement.params, values) as never[], { prepare: true })
+    .values();
   return rows as unknown as Row[];
 }
 

@@ -1,5 +1,5 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import * as schema from './schema';
 
 export type Db = PostgresJsDatabase<typeof schema>;
@@ -38,4 +38,14 @@ export function connectDatabase(url: string, opts: PoolOptions = {}): Database {
       await client`select 1`;
     },
   };
+}
+
+/**
+ * The postgres.js client under a database from {@link connectDatabase}, for the statements that
+ * run as prepared postgres.js queries rather than through drizzle (`purpose` names them in the error).
+ */
+export function postgresClientOf(db: Db, purpose: string): Sql {
+  const client = (db as Db & { $client?: Sql }).$client;
+  if (!client) throw new Error(`${purpose}: needs a database from connectDatabase (drizzle over postgres.js)`);
+  return client;
 }
