@@ -4,11 +4,11 @@
  * workflow turns into exceptions review. A new activity without a case here fails the first test.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import { connectDatabase, type Database } from '../../db/client';
 import { codingRows, invoices } from '../../db/schema';
 import { seedCompany, type SeededCompany } from '../../db/seed';
+import { nonRetryable } from '../non-retryable';
 import { createMailer } from '../../lib/mailer';
 
 let database: Database;
@@ -53,16 +53,6 @@ async function invoiceWith(amounts: { net: string; tax: string; gross: string },
     );
   }
   return id;
-}
-
-async function nonRetryable(call: () => Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await call().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  expect((err as ApplicationFailure).nonRetryable).toBe(true);
-  return err as ApplicationFailure;
 }
 
 const malformed = { invoiceId: 'not-a-uuid', companyId: 5, request: { purpose: 'nothing' }, state: { stage: 'nowhere' } } as never;

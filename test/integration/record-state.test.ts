@@ -4,12 +4,12 @@
  * concurrent projections of one invoice leave exactly the newest state and its work-queue index.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { asc, eq, like } from 'drizzle-orm';
 import { recordStateActivity } from '../../activities/record-state';
 import { connectDatabase, type Database } from '../../db/client';
 import { auditEvents, codingRows, invoices, mailOutbox, taskUsers, tasks } from '../../db/schema';
 import { seedCompany, type SeededCompany } from '../../db/seed';
+import { nonRetryable } from '../non-retryable';
 import type { InvoiceState, TaskView } from '../../workflows/definitions';
 
 let database: Database;
@@ -109,16 +109,6 @@ async function stored(invoiceId: string) {
       await db.select({ key: mailOutbox.key, to: mailOutbox.toUsers }).from(mailOutbox).where(eq(mailOutbox.invoiceId, invoiceId))
     ).sort((a, b) => a.key.localeCompare(b.key)),
   };
-}
-
-async function failure(call: () => Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await call().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  expect((err as ApplicationFailure).nonRetryable).toBe(true);
-  return err as ApplicationFailure;
 }
 
 describe('recordState', () => {
@@ -282,7 +272,7 @@ describe('recordState', () => {
   it('a snapshot of an invoice that does not exist is refused for good and writes nothing', async () => {
     const missing = randomUUID();
     const key = `${missing}:reminder`;
-    const err = await failure(() =>
+    const err = await nonRetryable(() =>
       project(
         snapshot(missing, 1, { history: [entry('h0')], mails: [{ key, kind: 'reminder', taskId: `${missing}:a`, to: [u('carol')] }] }),
       ),
@@ -299,7 +289,7 @@ describe('recordState', () => {
 
   it('a projection the database refuses writes nothing at all, not even its history', async () => {
     const { id, rowIds } = await invoiceWithRows(1);
-    const err = await failure(() =>
+    const err = await nonRetryable(() =>
       project(
         snapshot(id, 1, {
           rows: [{ rowId: rowIds[0]!, approvedBy: 'nobody.we.know', approvedAt: at(1) }],
