@@ -1,8 +1,8 @@
-import { firstStepActivities, type FirstStepActivities } from '../lib/first-step';
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { Database } from '../db/client';
+import { firstStepActivities, type FirstStepActivities } from '../lib/first-step';
 import type { Logger } from '../lib/logger';
 import { accessLog } from './access-log';
 import { authenticate } from './auth';

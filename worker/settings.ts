@@ -82,6 +82,7 @@ export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
  * WORKER_NODE_OPTIONS and WORKER_MALLOC_ARENA_MAX there override them): a 1 MiB V8 young
  * generation per isolate (the main thread and the workflow thread) instead of up to 32 MiB, and
  * two glibc malloc arenas for the SDK's native threads instead of up to eight per core. Measured
- * in bench/README.md: about 90 MiB less resident at rest and 55 MiB less with 400 open invoices.
+ * (bench/README.md): the 1 MiB young generation alone keeps 120 MiB less resident after 300
+ * approvals (284 against 407 MiB) for 3–4 ms more worker CPU per approve.
  */
 export const WORKER_PROCESS_DEFAULTS = { nodeOptions: '--max-semi-space-size=1', mallocArenaMax: '2' } as const;
