@@ -19,12 +19,24 @@ export function postInvoiceActivity({ db, clock }: { db: Db; clock: () => Date }
       z.strictObject({ invoiceId: z.uuid() }),
       async ({ invoiceId }): Promise<{ journalEntryId: string; created: boolean }> => {
         return db.transaction(async (tx) => {
-          const [existing] = await tx.select({ id: journalEntries.id }).from(journalEntries).where(eq(journalEntries.invoiceId, invoiceId));
-          if (existing) return { journalEntryId: existing.id, created: false };
-          const [invoice] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
-          if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
-          const [vendor] = await tx.select().from(vendors).where(eq(vendors.id, invoice.vendorId));
-          const [companySettings] = await tx.select().from(settings).where(eq(settings.companyId, invoice.companyId));
+          // The invoice (locked), its vendor's name, the payable account, and an entry written before: one read.
+          const [found] = await tx
+            .select({
+              invoice: invoices,
+              vendorName: vendors.name,
+              payableAccount: settings.payableAccount,
+              existingId: journalEntries.id,
+            })
+            .from(invoices)
+            .leftJoin(vendors, eq(vendors.id, invoices.vendorId))
+            .leftJoin(settings, eq(settings.companyId, invoices.companyId))
+            .leftJoin(journalEntries, eq(journalEntries.invoiceId, invoices.id))
+            .where(eq(invoices.id, invoiceId))
+            .for('update', { of: invoices });
+          if (!found) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+          if (found.existingId) return { journalEntryId: found.existingId, created: false };
+          const { invoice } = found;
+          const vendorName = found.vendorName ?? 'vendor';
           const rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
           // The workflow only reaches payment with every row signed; the ledger checks it once more.
           const unsigned = rows.filter((r) => !r.approvedBy || r.approvedBy === invoice.createdBy);
@@ -38,8 +50,8 @@ export function postInvoiceActivity({ db, clock }: { db: Db; clock: () => Date }
             documentType: invoice.documentType,
             currency: invoice.currency,
             gross: invoice.gross,
-            payableAccount: companySettings?.payableAccount ?? '2400',
-            vendorName: vendor?.name ?? 'vendor',
+            payableAccount: found.payableAccount ?? '2400',
+            vendorName,
             invoiceNumber: invoice.invoiceNumber,
             codingRows: rows,
           });
@@ -51,7 +63,7 @@ export function postInvoiceActivity({ db, clock }: { db: Db; clock: () => Date }
               companyId: invoice.companyId,
               invoiceId,
               currency: invoice.currency,
-              description: `${invoice.documentType === 'credit_note' ? 'Credit note' : 'Invoice'} ${invoice.invoiceNumber} from ${vendor?.name ?? 'vendor'}`,
+              description: `${invoice.documentType === 'credit_note' ? 'Credit note' : 'Invoice'} ${invoice.invoiceNumber} from ${vendorName}`,
               postedAt: clock(),
             })
             .onConflictDoNothing({ target: journalEntries.invoiceId })
