@@ -11,6 +11,7 @@ import {
   delegateOutcome,
   resolveAssignment as resolve,
   type ActorFacts,
+  type AssignmentRequest,
   type AssignmentOutcome,
   type CompanyRules,
   type DelegateOutcome,
@@ -120,15 +121,22 @@ export async function partnered(db: DbOrTx, companyA: string, companyB: string):
   return !!row;
 }
 
+/** Who a task goes to, read with the given connection or transaction (intake's first step reads in its own). */
+export async function resolveAssignmentIn(
+  db: DbOrTx,
+  { companyId, request }: { companyId: string; request: AssignmentRequest },
+  clock: () => Date,
+): Promise<AssignmentOutcome> {
+  const [directory, rules] = await Promise.all([loadDirectory(db, companyId), loadRules(db, companyId)]);
+  return resolve(request, directory, { ...rules, now: clock().toISOString() });
+}
+
 export function directoryActivities({ db, clock }: { db: Db; clock: () => Date }) {
   return {
     /** Who a task goes to, and with which rights, from the company's current directory. */
     resolveAssignment: activity(
       z.strictObject({ companyId: z.uuid(), request: AssignmentRequestSchema }),
-      async ({ companyId, request }): Promise<AssignmentOutcome> => {
-        const [directory, rules] = await Promise.all([loadDirectory(db, companyId), loadRules(db, companyId)]);
-        return resolve(request, directory, { ...rules, now: clock().toISOString() });
-      },
+      async (input): Promise<AssignmentOutcome> => resolveAssignmentIn(db, input, clock),
     ),
 
     /** Whether a task may be delegated to a user (of the company or a partner environment), with their rights. */

@@ -31,14 +31,16 @@ export interface ActivityDeps {
   replyAddressing?: ReplyAddressing;
 }
 
-const DEVELOPMENT_REPLIES: ReplyAddressing = { secret: 'development-reply-secret-not-for-production', domain: 'invoiceflow.localhost' };
+/** How supplier mails are answered outside production. */
+export const DEVELOPMENT_REPLIES: ReplyAddressing = {
+  secret: 'development-reply-secret-not-for-production',
+  domain: 'invoiceflow.localhost',
+};
 
-export function createActivities({
-  db,
-  clock,
-  mailFrom = 'invoiceflow <invoiceflow@localhost>',
-  replyAddressing = DEVELOPMENT_REPLIES,
-}: ActivityDeps) {
+/** The sender of the mails unless configured. */
+export const DEFAULT_MAIL_FROM = 'invoiceflow <invoiceflow@localhost>';
+
+export function createActivities({ db, clock, mailFrom = DEFAULT_MAIL_FROM, replyAddressing = DEVELOPMENT_REPLIES }: ActivityDeps) {
   return {
     ...routingActivities({ db, clock, mailFrom, replyAddressing }),
     ...directoryActivities({ db, clock }),

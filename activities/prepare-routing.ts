@@ -24,8 +24,10 @@ import { applyStartRules, type StartRuleDeps } from './start-rules';
 type Invoice = typeof invoices.$inferSelect;
 type Agreement = typeof agreements.$inferSelect;
 type CodingRow = typeof codingRows.$inferSelect;
+type CodingTemplate = typeof codingTemplates.$inferSelect;
 
 export function routingActivities({ db, clock, mailFrom, replyAddressing }: { db: Db } & StartRuleDeps) {
+  const prepare = preparationIn({ clock, mailFrom, replyAddressing });
   return {
     /**
      * Applies the coding template (once: a retry finds the rows already there), decides whether
@@ -34,25 +36,7 @@ export function routingActivities({ db, clock, mailFrom, replyAddressing }: { db
     prepareRouting: activity(z.strictObject({ invoiceId: z.uuid() }), async ({ invoiceId }): Promise<Preparation> => {
       return db.transaction(async (tx) => {
         await lockInvoice(tx, invoiceId); // waits for intake's transaction to end
-        const invoice = await invoiceOf(tx, invoiceId);
-        const { rows, agreement, codingProblem } = await codeInvoice(tx, invoice, clock);
-        const route =
-          agreement && agreement.flowTemplateId === null ? { steps: [] } : await routeOf(tx, invoice, agreement?.flowTemplateId);
-        const start = await applyStartRules(tx, invoice, { clock, mailFrom, replyAddressing });
-        return {
-          invoice: routingInvoiceOf(invoice),
-          rows: rows.map((r) => ({
-            id: r.id,
-            kind: r.kind,
-            dimensions: r.dimensions,
-            ...(r.approvedBy ? { approvedBy: r.approvedBy } : {}),
-            ...(r.approvedBy && agreement ? { agreementId: agreement.id } : {}),
-          })),
-          route,
-          ...(agreement ? { agreement: agreementFacts(agreement) } : {}),
-          ...(codingProblem ? { codingProblem } : {}),
-          ...(start ? { start } : {}),
-        };
+        return prepare(tx, { invoiceId });
       });
     }),
 
@@ -66,6 +50,33 @@ export function routingActivities({ db, clock, mailFrom, replyAddressing }: { db
         .where(eq(agreementMatches.invoiceId, invoiceId));
       return routeOf(db, invoice, match?.flowTemplateId);
     }),
+  };
+}
+
+/**
+ * The preparation, in a transaction that holds the invoice's lock: the `prepareRouting` activity's
+ * own, or intake's when it takes the first step (lib/first-step.ts).
+ */
+export function preparationIn(deps: StartRuleDeps) {
+  return async (tx: Tx, { invoiceId }: { invoiceId: string }): Promise<Preparation> => {
+    const invoice = await invoiceOf(tx, invoiceId);
+    const { rows, agreement, codingProblem } = await codeInvoice(tx, invoice, deps.clock);
+    const route = agreement && agreement.flowTemplateId === null ? { steps: [] } : await routeOf(tx, invoice, agreement?.flowTemplateId);
+    const start = await applyStartRules(tx, invoice, deps);
+    return {
+      invoice: routingInvoiceOf(invoice),
+      rows: rows.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        dimensions: r.dimensions,
+        ...(r.approvedBy ? { approvedBy: r.approvedBy } : {}),
+        ...(r.approvedBy && agreement ? { agreementId: agreement.id } : {}),
+      })),
+      route,
+      ...(agreement ? { agreement: agreementFacts(agreement) } : {}),
+      ...(codingProblem ? { codingProblem } : {}),
+      ...(start ? { start } : {}),
+    };
   };
 }
 
@@ -174,12 +185,15 @@ export async function codeInvoice(
 ): Promise<{ rows: CodingRow[]; agreement: Agreement | undefined; codingProblem: string | undefined }> {
   const rowsOf = () => tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoice.id)).orderBy(asc(codingRows.rowNo));
   let rows = await rowsOf();
-  const agreement = await matchAgreementOnce(tx, invoice, rows.length === 0);
+  const matched = await matchAgreementOnce(tx, invoice, rows.length === 0);
+  const agreement = matched?.agreement;
   if (rows.length === 0) {
-    const template = await templateFor(tx, codingTemplates, invoice, agreement?.codingTemplateId);
+    // The agreement's coding template was read (and found active) to judge the match: not read again.
+    const known = matched?.codingTemplate?.companyId === invoice.companyId ? matched.codingTemplate : undefined;
+    const template = known ?? (await templateFor(tx, codingTemplates, invoice, agreement?.codingTemplateId));
     const drafts = template ? draftsOf(template, invoice) : undefined;
     if (template && drafts) {
-      await tx
+      const inserted = await tx
         .insert(codingRows)
         .values(
           drafts.map((d) => ({
@@ -194,7 +208,11 @@ export async function codeInvoice(
             ...(agreement?.approvalUserId ? { approvedBy: agreement.approvalUserId, approvedAt: clock() } : {}),
           })),
         )
-        .onConflictDoNothing();
+        .onConflictDoNothing()
+        .returning();
+      // Under the invoice lock with no rows before, every draft goes in; should a row have come
+      // from elsewhere meanwhile, the stored rows are read instead.
+      rows = inserted.length === drafts.length ? inserted.sort((a, b) => a.rowNo - b.rowNo) : await rowsOf();
       await audit(tx, {
         companyId: invoice.companyId,
         invoiceId: invoice.id,
@@ -203,13 +221,12 @@ export async function codeInvoice(
         message: `Coding template "${template.name}" applied: ${drafts.length} rows`,
         eventKey: `${invoice.workflowId}:coding`,
       });
-      rows = await rowsOf();
     }
   }
   return { rows, agreement, codingProblem: codingProblemOf(rows, invoice) };
 }
 
-function draftsOf(template: typeof codingTemplates.$inferSelect, invoice: Invoice): CodingRowDraft[] | undefined {
+function draftsOf(template: CodingTemplate, invoice: Invoice): CodingRowDraft[] | undefined {
   try {
     return applyCodingTemplate(template, invoice);
   } catch (err) {
@@ -238,11 +255,15 @@ function codingProblemOf(rows: readonly CodingRow[], invoice: Invoice): string |
  * A definition whose approval user may not sign this invoice does not match: the invoice stays
  * manual, with the reason in the audit trail.
  */
-async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean): Promise<Agreement | undefined> {
+async function matchAgreementOnce(
+  tx: Tx,
+  invoice: Invoice,
+  firstTime: boolean,
+): Promise<{ agreement: Agreement; codingTemplate?: CodingTemplate } | undefined> {
   const [earlier] = await tx.select().from(agreementMatches).where(eq(agreementMatches.invoiceId, invoice.id));
   if (earlier) {
     const [agreement] = await tx.select().from(agreements).where(eq(agreements.id, earlier.agreementId));
-    return agreement;
+    return agreement ? { agreement } : undefined;
   }
   if (!firstTime || invoice.documentType !== 'invoice') return undefined;
   let definitions = await tx
@@ -265,14 +286,16 @@ async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean):
   for (const m of matched) (dates[m.agreementId] ??= []).push(m.invoiceDate);
   const misses: { agreementId: string; criterion: string; message: string }[] = [];
   let match: Agreement | undefined;
+  let codingTemplate: CodingTemplate | undefined;
   for (;;) {
     const outcome = matchAgreement(definitions, invoice, dates);
     if (misses.length === 0) misses.push(...outcome.nearMisses);
     const best = outcome.match ? definitions.find((d) => d.id === outcome.match!.id) : undefined;
     if (!best) break;
-    const problem = await applicationProblem(tx, best, invoice);
+    const { problem, template } = await applicationProblem(tx, best, invoice);
     if (!problem) {
       match = best;
+      codingTemplate = template;
       break;
     }
     misses.push({ agreementId: best.id, ...problem });
@@ -306,24 +329,26 @@ async function matchAgreementOnce(tx: Tx, invoice: Invoice, firstTime: boolean):
     data: { agreementId: match.id },
     eventKey: `${invoice.workflowId}:agreement`,
   });
-  return match;
+  return { agreement: match, ...(codingTemplate ? { codingTemplate } : {}) };
 }
 
-/** Why a definition that matches the invoice may not be applied to it now, as a near miss, or undefined. */
+/**
+ * Why a definition that matches the invoice may not be applied to it now, as a near miss (no
+ * problem: it applies), with its coding template as read.
+ */
 async function applicationProblem(
   tx: Tx,
   agreement: Agreement,
   invoice: Invoice,
-): Promise<{ criterion: string; message: string } | undefined> {
-  const [coding] = await tx
-    .select({ name: codingTemplates.name, active: codingTemplates.active })
-    .from(codingTemplates)
-    .where(eq(codingTemplates.id, agreement.codingTemplateId));
-  if (!coding?.active) {
-    return { criterion: 'coding_template', message: `its coding template${coding ? ` "${coding.name}"` : ''} is inactive` };
+): Promise<{ problem?: { criterion: string; message: string }; template?: CodingTemplate }> {
+  const [template] = await tx.select().from(codingTemplates).where(eq(codingTemplates.id, agreement.codingTemplateId));
+  if (!template?.active) {
+    return {
+      problem: { criterion: 'coding_template', message: `its coding template${template ? ` "${template.name}"` : ''} is inactive` },
+    };
   }
-  const signer = await signerProblem(tx, agreement, invoice);
-  return signer ? { criterion: 'approval_user', message: signer } : undefined;
+  const signer = await signerProblem(tx, agreement, invoice, template);
+  return signer ? { problem: { criterion: 'approval_user', message: signer }, template } : { template };
 }
 
 /**
@@ -332,7 +357,7 @@ async function applicationProblem(
  * the agreement's coding, who did not submit the invoice; and, with no flow template to collect a
  * second signature, an invoice that needs only one.
  */
-async function signerProblem(tx: Tx, agreement: Agreement, invoice: Invoice): Promise<string | undefined> {
+async function signerProblem(tx: Tx, agreement: Agreement, invoice: Invoice, template: CodingTemplate): Promise<string | undefined> {
   if (!agreement.approvalUserId) return undefined;
   const signer = agreement.approvalUserId;
   const user = await loadUser(tx, signer);
@@ -341,8 +366,7 @@ async function signerProblem(tx: Tx, agreement: Agreement, invoice: Invoice): Pr
   const routing = routingInvoiceOf(invoice);
   if (routing.registeredBy === signer) return `its approval user ${signer} submitted this invoice (segregation of duties)`;
   if (invoice.confidential && !user.confidential) return `its approval user ${signer} is not cleared for confidential invoices`;
-  const [template] = await tx.select().from(codingTemplates).where(eq(codingTemplates.id, agreement.codingTemplateId));
-  const drafts = template ? draftsOf(template, invoice) : undefined;
+  const drafts = draftsOf(template, invoice);
   if (!drafts) return 'its coding template cannot be applied to this invoice';
   const rows = drafts.map((d) => ({ id: String(d.rowNo), dimensions: d.dimensions, approvers: [] }));
   const rights = approvalRights(user, routing, rows);

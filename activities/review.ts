@@ -114,6 +114,7 @@ async function claimObligation(tx: Tx, invoice: Invoice): Promise<{ facts?: Obli
 }
 
 export function reviewActivities({ db, clock }: { db: Db; clock: () => Date }) {
+  const review = reviewIn({ clock });
   return {
     /**
      * Reviews an invoice (or records a review by hand), stores the result and audits it; answers
@@ -130,67 +131,88 @@ export function reviewActivities({ db, clock }: { db: Db; clock: () => Date }) {
       async ({ invoiceId, trigger, by, comment }): Promise<ReviewFacts> => {
         return db.transaction(async (tx) => {
           await lockInvoice(tx, invoiceId);
-          const [row] = await tx
-            .select({ invoice: invoices, vendorName: vendors.name, environment: companies.environment })
-            .from(invoices)
-            .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
-            .innerJoin(companies, eq(companies.id, invoices.companyId))
-            .where(eq(invoices.id, invoiceId));
-          if (!row) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
-          const { invoice } = row;
-          const [options] = await tx.select().from(settings).where(eq(settings.companyId, invoice.companyId));
-          const scheme = { autoReject: options?.autoRejectIncorrect ?? false, autoReauthorize: options?.autoReauthorize ?? false };
-          const [previous] = await tx.select().from(invoiceReviews).where(eq(invoiceReviews.invoiceId, invoiceId));
-          const claimed = await claimObligation(tx, invoice);
-          if (previous?.status === 'manually_correct' && trigger !== 'override') {
-            return { status: 'manually_correct', failed: [], ...scheme, holdsObligation: claimed.holds };
-          }
-          let status: ReviewFacts['status'];
-          let result: Omit<ReviewResult, 'status'>;
-          if (trigger === 'override') {
-            status = 'manually_correct';
-            result = { rows: {}, fields: {}, ruleVersions: [], failed: [] };
-          } else {
-            const rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
-            const rules = await rulesInForce(tx, invoice.companyId, row.environment);
-            const judged = judge({ ...invoice, vendorName: row.vendorName }, rows, rules, claimed.facts);
-            ({ status } = judged);
-            result = { rows: judged.rows, fields: judged.fields, ruleVersions: judged.ruleVersions, failed: judged.failed };
-          }
-          const values = { status, result, reviewedBy: by, trigger, comment: comment ?? null, reviewedAt: clock() };
-          await tx
-            .insert(invoiceReviews)
-            .values({ invoiceId, ...values })
-            .onConflictDoUpdate({ target: invoiceReviews.invoiceId, set: values });
-          const findings = result.failed.map((f) => `${f.name}: ${f.message}`);
-          await audit(tx, {
-            companyId: invoice.companyId,
-            invoiceId,
-            actor: by,
-            kind: trigger === 'override' ? 'review_override' : 'review',
-            message:
-              trigger === 'override'
-                ? `Review changed by hand to correct: ${comment ?? ''}`
-                : `Reviewed ${status}${findings.length > 0 ? `: ${findings.join('; ')}` : ''} (rules ${result.ruleVersions.map((r) => `${r.id} v${r.version}`).join(', ') || 'none'})`,
-            data: { trigger, status, ruleVersions: result.ruleVersions },
-          });
-          return { status, failed: findings, ...scheme, holdsObligation: claimed.holds };
+          return review(tx, { invoiceId, trigger, by, ...(comment !== undefined ? { comment } : {}) });
         });
       },
     ),
 
     /** Gives a rejected or cancelled invoice's share of its obligation back (once). */
     releaseObligation: activity(z.strictObject({ invoiceId: z.uuid() }), async ({ invoiceId }): Promise<{ released: boolean }> => {
-      return db.transaction(async (tx) => {
-        const [match] = await tx.select().from(obligationMatches).where(eq(obligationMatches.invoiceId, invoiceId)).for('update');
-        if (!match?.counted) return { released: false };
-        await tx.update(obligationMatches).set({ counted: false }).where(eq(obligationMatches.invoiceId, invoiceId));
-        await tx
-          .update(obligations)
-          .set({ invoicedTotal: sql`${obligations.invoicedTotal} - ${match.gross}::numeric` })
-          .where(inArray(obligations.id, [match.obligationId]));
-        return { released: true };
-      });
+      return db.transaction((tx) => releaseObligationIn(tx, { invoiceId }));
     }),
   };
+}
+
+/** What a review is asked for: the activity's input. */
+export interface ReviewRequest {
+  invoiceId: string;
+  trigger: 'intake' | 'coding' | 'request' | 'override';
+  by: string;
+  comment?: string;
+}
+
+/**
+ * The review, in a transaction that holds the invoice's lock: the `reviewInvoice` activity's own,
+ * or intake's when it takes the first step (lib/first-step.ts).
+ */
+export function reviewIn({ clock }: { clock: () => Date }) {
+  return async (tx: Tx, { invoiceId, trigger, by, comment }: ReviewRequest): Promise<ReviewFacts> => {
+    const [row] = await tx
+      .select({ invoice: invoices, vendorName: vendors.name, environment: companies.environment })
+      .from(invoices)
+      .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+      .innerJoin(companies, eq(companies.id, invoices.companyId))
+      .where(eq(invoices.id, invoiceId));
+    if (!row) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+    const { invoice } = row;
+    const [options] = await tx.select().from(settings).where(eq(settings.companyId, invoice.companyId));
+    const scheme = { autoReject: options?.autoRejectIncorrect ?? false, autoReauthorize: options?.autoReauthorize ?? false };
+    const [previous] = await tx.select().from(invoiceReviews).where(eq(invoiceReviews.invoiceId, invoiceId));
+    const claimed = await claimObligation(tx, invoice);
+    if (previous?.status === 'manually_correct' && trigger !== 'override') {
+      return { status: 'manually_correct', failed: [], ...scheme, holdsObligation: claimed.holds };
+    }
+    let status: ReviewFacts['status'];
+    let result: Omit<ReviewResult, 'status'>;
+    if (trigger === 'override') {
+      status = 'manually_correct';
+      result = { rows: {}, fields: {}, ruleVersions: [], failed: [] };
+    } else {
+      const rows = await tx.select().from(codingRows).where(eq(codingRows.invoiceId, invoiceId)).orderBy(asc(codingRows.rowNo));
+      const rules = await rulesInForce(tx, invoice.companyId, row.environment);
+      const judged = judge({ ...invoice, vendorName: row.vendorName }, rows, rules, claimed.facts);
+      ({ status } = judged);
+      result = { rows: judged.rows, fields: judged.fields, ruleVersions: judged.ruleVersions, failed: judged.failed };
+    }
+    const values = { status, result, reviewedBy: by, trigger, comment: comment ?? null, reviewedAt: clock() };
+    await tx
+      .insert(invoiceReviews)
+      .values({ invoiceId, ...values })
+      .onConflictDoUpdate({ target: invoiceReviews.invoiceId, set: values });
+    const findings = result.failed.map((f) => `${f.name}: ${f.message}`);
+    await audit(tx, {
+      companyId: invoice.companyId,
+      invoiceId,
+      actor: by,
+      kind: trigger === 'override' ? 'review_override' : 'review',
+      message:
+        trigger === 'override'
+          ? `Review changed by hand to correct: ${comment ?? ''}`
+          : `Reviewed ${status}${findings.length > 0 ? `: ${findings.join('; ')}` : ''} (rules ${result.ruleVersions.map((r) => `${r.id} v${r.version}`).join(', ') || 'none'})`,
+      data: { trigger, status, ruleVersions: result.ruleVersions },
+    });
+    return { status, failed: findings, ...scheme, holdsObligation: claimed.holds };
+  };
+}
+
+/** Gives the invoice's share of its obligation back, in the caller's transaction (once). */
+export async function releaseObligationIn(tx: Tx, { invoiceId }: { invoiceId: string }): Promise<{ released: boolean }> {
+  const [match] = await tx.select().from(obligationMatches).where(eq(obligationMatches.invoiceId, invoiceId)).for('update');
+  if (!match?.counted) return { released: false };
+  await tx.update(obligationMatches).set({ counted: false }).where(eq(obligationMatches.invoiceId, invoiceId));
+  await tx
+    .update(obligations)
+    .set({ invoicedTotal: sql`${obligations.invoicedTotal} - ${match.gross}::numeric` })
+    .where(inArray(obligations.id, [match.obligationId]));
+  return { released: true };
 }

@@ -30,8 +30,8 @@ import { format, money } from '../domain/money';
 import type { UblAttachment, UblTotals } from '../domain/ubl/invoice';
 import { audit } from '../activities';
 import { sqlState } from '../activities/failures';
-import type { FirstStepActivities } from '../lib/first-step';
-import { startInvoiceWorkflow } from '../lib/invoice-workflows';
+import { takeFirstStep, type FirstStepActivities } from '../lib/first-step';
+import { startInvoiceWorkflow, type LoadedInvoice } from '../lib/invoice-workflows';
 import type { Logger } from '../lib/logger';
 import {
   ACTION_REFUSED,
@@ -109,25 +109,36 @@ export interface IntakeResponse {
 export async function createInvoice(deps: ServiceDeps & { log?: Logger }, user: CurrentUser, req: IntakeRequest): Promise<IntakeResponse> {
   const { db, temporal, maxHistoryEvents, firstStep } = deps;
   const { invoice: input } = req;
-  let response: IntakeResponse;
+  let inserted: Inserted;
   try {
-    response = await insertInvoice(db, user, req);
+    inserted = await insertInvoice(db, user, req, firstStep);
   } catch (err) {
     if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
     // The same invoice (or its new vendor) was registered by a concurrent request just now.
     const existing = await findDuplicate(db, user, input);
     if (existing) throw duplicateError(user, existing, input.invoiceNumber);
-    response = await insertInvoice(db, user, req);
+    inserted = await insertInvoice(db, user, req, firstStep);
   }
+  const { response, loaded } = inserted;
   if (response.inbox) return response;
-  if (!(await startInvoiceWorkflow(db, temporal, response.id, { maxHistoryEvents, firstStep }))) {
+  // Its first step was taken (or tried) in the intake transaction: the start takes what it kept.
+  if (!(await startInvoiceWorkflow(db, temporal, response.id, { maxHistoryEvents, ...(loaded ? { loaded } : {}) }))) {
     deps.log?.warn({ invoiceId: response.id }, 'invoice workflow not started yet; the worker starts it');
   }
   return response;
 }
 
-/** The intake transaction: idempotency key, vendor, duplicate check, invoice, lines, document, audit. */
-async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Promise<IntakeResponse> {
+/** What intake wrote: its response, and the invoice as committed unless the response is a replay. */
+interface Inserted {
+  response: IntakeResponse;
+  loaded?: LoadedInvoice;
+}
+
+/**
+ * The intake transaction: idempotency key, vendor, duplicate check, invoice, lines, document,
+ * audit, and the first step of an invoice that starts now (lib/first-step.ts).
+ */
+async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest, firstStep?: FirstStepActivities): Promise<Inserted> {
   const { invoice: input, document, ubl } = req;
   const id = randomUUID();
   const workflowId = invoiceWorkflowId(id);
@@ -135,7 +146,7 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
   return db.transaction(async (tx) => {
     if (req.idempotencyKey) {
       const replay = await claimIdempotencyKey(tx, user.id, req.idempotencyKey, requestHash);
-      if (replay) return replay;
+      if (replay) return { response: replay };
     }
     await lockInvoice(tx, id);
     const { vendor, created: vendorCreated } = await resolveVendor(tx, user, input.vendor);
@@ -151,37 +162,40 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
       tax: format(money(input.tax, c)),
       gross: format(money(input.gross, c)),
     };
-    await tx.insert(invoices).values({
-      id,
-      companyId: user.companyId,
-      vendorId: vendor.id,
-      documentType: input.documentType,
-      invoiceNumber: input.invoiceNumber,
-      invoiceDate: input.invoiceDate,
-      dueDate: input.dueDate,
-      currency: c,
-      ...amounts,
-      buyerReference: input.buyerReference ?? null,
-      orderReference: input.orderReference ?? null,
-      contractReference: input.contractReference ?? null,
-      confidential: input.confidential,
-      sourceFormat: ubl ? 'ubl' : 'json',
-      ...(ubl
-        ? {
-            customizationId: ubl.customizationId,
-            profileId: ubl.profileId ?? null,
-            lineTotal: ubl.totals.lineExtension,
-            allowanceTotal: ubl.totals.allowances,
-            chargeTotal: ubl.totals.charges,
-            prepaid: ubl.totals.prepaid,
-            rounding: ubl.totals.rounding,
-            payable: ubl.totals.payable,
-          }
-        : {}),
-      workflowId,
-      manualStart: inbox,
-      createdBy: user.id,
-    });
+    const [invoice] = await tx
+      .insert(invoices)
+      .values({
+        id,
+        companyId: user.companyId,
+        vendorId: vendor.id,
+        documentType: input.documentType,
+        invoiceNumber: input.invoiceNumber,
+        invoiceDate: input.invoiceDate,
+        dueDate: input.dueDate,
+        currency: c,
+        ...amounts,
+        buyerReference: input.buyerReference ?? null,
+        orderReference: input.orderReference ?? null,
+        contractReference: input.contractReference ?? null,
+        confidential: input.confidential,
+        sourceFormat: ubl ? 'ubl' : 'json',
+        ...(ubl
+          ? {
+              customizationId: ubl.customizationId,
+              profileId: ubl.profileId ?? null,
+              lineTotal: ubl.totals.lineExtension,
+              allowanceTotal: ubl.totals.allowances,
+              chargeTotal: ubl.totals.charges,
+              prepaid: ubl.totals.prepaid,
+              rounding: ubl.totals.rounding,
+              payable: ubl.totals.payable,
+            }
+          : {}),
+        workflowId,
+        manualStart: inbox,
+        createdBy: user.id,
+      })
+      .returning();
     // In chunks: one statement has at most 65,535 parameters, and a line takes 7.
     const lines = input.lines.map((l, i) => ({ invoiceId: id, lineNo: i + 1, ...l }));
     for (let at = 0; at < lines.length; at += LINE_CHUNK) await tx.insert(invoiceLines).values(lines.slice(at, at + LINE_CHUNK));
@@ -236,6 +250,8 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
         message: `Held in the inbox until someone starts it${input.autoStart === false ? '' : " (the company's setting)"}`,
       });
     }
+    const step =
+      !inbox && firstStep ? await takeFirstStep(tx, firstStep, { id, companyId: user.companyId, workflowId }, { locked: true }) : undefined;
     const response: IntakeResponse = { id, workflowId, stage: 'new', inbox };
     if (req.idempotencyKey) {
       await tx
@@ -243,7 +259,7 @@ async function insertInvoice(db: Db, user: CurrentUser, req: IntakeRequest): Pro
         .set({ status: 201, response: { ...response } })
         .where(and(eq(idempotencyKeys.userId, user.id), eq(idempotencyKeys.key, req.idempotencyKey)));
     }
-    return response;
+    return { response, loaded: { invoice: { ...invoice!, prepared: step ?? null }, vendorName: vendor.name } };
   });
 }
 

@@ -25,17 +25,27 @@ export interface StartOptions {
   maxHistoryEvents?: number | undefined;
   /** How long to try before leaving the start to the worker's starter; default 5 s. */
   deadlineMs?: number;
-  /** Take the first step here (intake, the inbox); without, a step kept earlier is still used. */
+  /** Take the first step here (the inbox); without, a step kept earlier is still used. */
   firstStep?: FirstStepActivities | undefined;
+  /** The invoice as its caller has just committed it (intake), instead of reading it again. */
+  loaded?: LoadedInvoice;
+}
+
+/** An invoice row with its vendor's name, as a start reads it. */
+export interface LoadedInvoice {
+  invoice: typeof invoices.$inferSelect;
+  vendorName: string;
 }
 
 /** Starts the invoice's workflow (or finds it started) and records that; false when Temporal refused for now. */
 export async function startInvoiceWorkflow(db: Db, temporal: Client, invoiceId: string, opts: StartOptions = {}): Promise<boolean> {
-  const [row] = await db
-    .select({ invoice: invoices, vendorName: vendors.name })
-    .from(invoices)
-    .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
-    .where(eq(invoices.id, invoiceId));
+  const [row] = opts.loaded
+    ? [opts.loaded]
+    : await db
+        .select({ invoice: invoices, vendorName: vendors.name })
+        .from(invoices)
+        .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
+        .where(eq(invoices.id, invoiceId));
   if (!row) return false;
   const i = row.invoice;
   const kind = i.documentType === 'credit_note' ? 'Credit note' : 'Invoice';

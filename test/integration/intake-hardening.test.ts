@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { eq } from 'drizzle-orm';
 import { createApp } from '../../api/app';
-import { invoices, vendors } from '../../db/schema';
+import { auditEvents, codingRows, invoiceReviews, invoices, vendors } from '../../db/schema';
 import { firstStepActivities } from '../../lib/first-step';
 import { createLogger } from '../../lib/logger';
 import { invoiceWorkflowId, stateQuery } from '../../workflows/definitions';
@@ -137,6 +137,59 @@ describe('intake', () => {
       expect.objectContaining({ state: 'open', assignees: expect.arrayContaining([stack.company.users.alice]) }),
     ]);
     expect((await invoiceRow(id)).workflowStartedAt).toBeInstanceOf(Date);
+  });
+
+  it('a first step that fails part way keeps nothing of it: the invoice commits without its coding, review or audit lines', async () => {
+    // Temporal away as well: intake answers only after its start has timed out, and meanwhile the
+    // invoice is committed with nothing but intake's own writes (read before the worker's starter,
+    // which leaves an invoice alone for its first second in the tests, starts it).
+    const connection = await Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1 second' });
+    const unreachable = new Client({ connection, namespace: 'default' });
+    const real = firstStepActivities({ db: stack.database.db, clock: () => new Date() });
+    const flaky = {
+      ...real,
+      // Preparation has written the coding rows and the review by the time the assignees are resolved.
+      resolveAssignment: async (): Promise<never> => {
+        throw new Error('connection reset (injected)');
+      },
+    };
+    const db = stack.database.db;
+    const body = invoiceBody(stack);
+    try {
+      await withApp({ firstStep: flaky, temporal: unreachable }, async (url) => {
+        const answered = fetch(`${url}/api/v1/invoices`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.company.tokens.alice}` },
+          body: JSON.stringify(body),
+        });
+        const [row] = await waitFor(
+          () =>
+            db
+              .select()
+              .from(invoices)
+              .where(eq(invoices.invoiceNumber, String(body.invoiceNumber))),
+          (found) => found.length > 0,
+        );
+        const [rows, reviews, audit] = await Promise.all([
+          db.select().from(codingRows).where(eq(codingRows.invoiceId, row!.id)),
+          db.select().from(invoiceReviews).where(eq(invoiceReviews.invoiceId, row!.id)),
+          db.select({ kind: auditEvents.kind }).from(auditEvents).where(eq(auditEvents.invoiceId, row!.id)),
+        ]);
+        expect(row).toMatchObject({ prepared: null, workflowStartedAt: null, stage: 'new' });
+        expect(rows).toEqual([]);
+        expect(reviews).toEqual([]);
+        expect(audit).toEqual([{ kind: 'intake' }]);
+        expect((await answered).status).toBe(201);
+        // The worker's starter starts it, and the workflow takes the first step with its retries.
+        const detail = await waitForStage(stack, row!.id, 'new');
+        expect(detail.tasks).toEqual([
+          expect.objectContaining({ state: 'open', assignees: expect.arrayContaining([stack.company.users.alice]) }),
+        ]);
+        expect(await db.select().from(codingRows).where(eq(codingRows.invoiceId, row!.id))).not.toEqual([]);
+      });
+    } finally {
+      await connection.close();
+    }
   });
 
   it('identifiers that are not ours are 404 or 400, never 500', async () => {
