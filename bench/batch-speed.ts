@@ -153,7 +153,11 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   ];
   const worker = superviseProcess('worker/main.ts', workerEnv, logFile('worker'), unexpectedExits, workerNodeArgs);
   stops.unshift(worker.stop);
-  const api = superviseProcess('api/main.ts', env, logFile('api'), unexpectedExits);
+  const api = superviseProcess('api/main.ts', env, logFile('api'), unexpectedExits, [
+    '--import',
+    'tsx',
+    ...(env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+  ]);
   stops.unshift(api.stop);
 
   if (opts.baselineWorker ?? true) {
