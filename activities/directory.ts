@@ -2,7 +2,7 @@
  * Routing's view of the company, read fresh for every decision: users with their roles, groups,
  * limits, cost centres, clearance and active flag, the settings, and partnerships.
  */
-import { and, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/client';
 import { approvalLimits, companies, costCentres, partnerships, settings, users } from '../db/schema';
@@ -47,21 +47,16 @@ export const AssignmentRequestSchema = z.strictObject({
 
 type DbOrTx = Db | Tx;
 
-/** Users of the given ids (any company), with their approval limits, as routing sees them. */
-async function withLimits(db: DbOrTx, rows: (typeof users.$inferSelect)[]): Promise<DirectoryUser[]> {
-  const limits =
-    rows.length === 0
-      ? []
-      : await db
-          .select()
-          .from(approvalLimits)
-          .where(
-            inArray(
-              approvalLimits.userId,
-              rows.map((u) => u.id),
-            ),
-          );
-  return rows.map((u) => ({
+/** A user's approval limits, read with the user (amounts as exact decimal text). */
+const limitsOfUser = sql<{ currency: string; amount: string | null }[]>`coalesce((
+  select json_agg(json_build_object('currency', l.currency, 'amount', l.amount::text) order by l.currency)
+  from ${approvalLimits} l where l.user_id = ${users.id}
+), '[]'::json)`;
+
+/** Users (any company) with their approval limits, as routing sees them: one statement. */
+async function usersWithLimits(db: DbOrTx, where: SQL): Promise<DirectoryUser[]> {
+  const rows = await db.select({ u: users, limits: limitsOfUser }).from(users).where(where);
+  return rows.map(({ u, limits }) => ({
     id: u.id,
     companyId: u.companyId,
     roles: u.roles,
@@ -74,32 +69,34 @@ async function withLimits(db: DbOrTx, rows: (typeof users.$inferSelect)[]): Prom
       u.absentFrom && u.absentUntil
         ? { from: u.absentFrom.toISOString(), until: u.absentUntil.toISOString(), substituteId: u.substituteId }
         : undefined,
-    approvalLimits: limits.filter((l) => l.userId === u.id).map((l) => ({ currency: l.currency, amount: l.amount })),
+    approvalLimits: limits,
   }));
 }
 
 /** Every user of a company, with limits. */
 export async function loadDirectory(db: DbOrTx, companyId: string): Promise<DirectoryUser[]> {
-  return withLimits(db, await db.select().from(users).where(eq(users.companyId, companyId)));
+  return usersWithLimits(db, eq(users.companyId, companyId));
 }
 
 export async function loadUser(db: DbOrTx, userId: string): Promise<DirectoryUser | undefined> {
-  const [user] = await withLimits(db, await db.select().from(users).where(eq(users.id, userId)));
+  const [user] = await usersWithLimits(db, eq(users.id, userId));
   return user;
 }
 
-/** The company rules routing applies: the two-approver threshold and the cost-centre owners. */
+/** The company rules routing applies: the two-approver threshold and the cost-centre owners (one statement). */
 export async function loadRules(db: DbOrTx, companyId: string): Promise<CompanyRules> {
-  const [[row], owned] = await Promise.all([
-    db.select({ threshold: settings.twoApproverThreshold }).from(settings).where(eq(settings.companyId, companyId)),
-    db
-      .select({ code: costCentres.code, ownerId: costCentres.ownerId })
-      .from(costCentres)
-      .where(and(eq(costCentres.companyId, companyId), eq(costCentres.active, true), isNotNull(costCentres.ownerId))),
-  ]);
+  const [row] = await db
+    .select({
+      threshold: sql<string | null>`(select ${settings.twoApproverThreshold} from ${settings} where ${settings.companyId} = ${companyId})`,
+      owners: sql<{ code: string; ownerId: string }[]>`coalesce((
+        select json_agg(json_build_object('code', c.code, 'ownerId', c.owner_id))
+        from ${costCentres} c where c.company_id = ${companyId} and c.active and c.owner_id is not null
+      ), '[]'::json)`,
+    })
+    .from(sql`(select 1) as one`);
   return {
     twoApproverThreshold: row?.threshold ?? null,
-    costCentreOwners: Object.fromEntries(owned.map((c) => [c.code, c.ownerId!])),
+    costCentreOwners: Object.fromEntries((row?.owners ?? []).map((c) => [c.code, c.ownerId])),
   };
 }
 

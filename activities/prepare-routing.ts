@@ -42,13 +42,16 @@ export function routingActivities({ db, clock, mailFrom, replyAddressing }: { db
 
     /** The invoice's route as the flow template says now (registration and restart take it). */
     loadRoute: activity(z.strictObject({ invoiceId: z.uuid() }), async ({ invoiceId }): Promise<Route> => {
-      const invoice = await invoiceOf(db, invoiceId);
-      const [match] = await db
-        .select({ flowTemplateId: agreements.flowTemplateId })
-        .from(agreementMatches)
-        .innerJoin(agreements, eq(agreements.id, agreementMatches.agreementId))
-        .where(eq(agreementMatches.invoiceId, invoiceId));
-      return routeOf(db, invoice, match?.flowTemplateId);
+      // The invoice, its agreement's flow template and its vendor's, in one read.
+      const [found] = await db
+        .select({ invoice: invoices, agreementFlowId: agreements.flowTemplateId, vendorFlowId: vendors.flowTemplateId })
+        .from(invoices)
+        .leftJoin(agreementMatches, eq(agreementMatches.invoiceId, invoices.id))
+        .leftJoin(agreements, eq(agreements.id, agreementMatches.agreementId))
+        .leftJoin(vendors, eq(vendors.id, invoices.vendorId))
+        .where(eq(invoices.id, invoiceId));
+      if (!found) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+      return routeOf(db, found.invoice, found.agreementFlowId, { vendorTemplateId: found.vendorFlowId });
     }),
   };
 }
@@ -106,8 +109,8 @@ export function routingInvoiceOf(invoice: Invoice): RoutingInvoice {
  * default. A route nobody could be paid on (none at all, or no approval step) carries the
  * problem, and registration refuses it with that reason.
  */
-export async function routeOf(db: Db | Tx, invoice: Invoice, agreementFlowId?: string | null): Promise<Route> {
-  const template = await templateFor(db, flowTemplates, invoice, agreementFlowId ?? undefined);
+export async function routeOf(db: Db | Tx, invoice: Invoice, agreementFlowId?: string | null, known?: KnownVendorTemplate): Promise<Route> {
+  const template = await templateFor(db, flowTemplates, invoice, agreementFlowId ?? undefined, known);
   if (!template) {
     return {
       steps: [],
@@ -136,6 +139,11 @@ export async function routeOf(db: Db | Tx, invoice: Invoice, agreementFlowId?: s
 
 type TemplateTable = typeof codingTemplates | typeof flowTemplates;
 
+/** The vendor's template id (of the table asked for) when its caller has read it already. */
+interface KnownVendorTemplate {
+  vendorTemplateId: string | null;
+}
+
 /**
  * The coding or flow template an invoice uses: its agreement's when it matched one (`null`: the
  * agreement names none, so the company default), else its vendor's, else the company default.
@@ -146,11 +154,14 @@ export async function templateFor<T extends TemplateTable>(
   table: T,
   invoice: Invoice,
   agreementTemplateId: string | null | undefined,
+  known?: KnownVendorTemplate,
 ): Promise<T['$inferSelect'] | undefined> {
   if (agreementTemplateId !== undefined) return pickTemplate(db, table, invoice.companyId, agreementTemplateId);
   const column = (table as TemplateTable) === codingTemplates ? vendors.codingTemplateId : vendors.flowTemplateId;
-  const [vendor] = await db.select({ templateId: column }).from(vendors).where(eq(vendors.id, invoice.vendorId));
-  const vendorsOwn = vendor?.templateId ? await pickTemplate(db, table, invoice.companyId, vendor.templateId) : undefined;
+  const vendorTemplateId = known
+    ? known.vendorTemplateId
+    : (await db.select({ templateId: column }).from(vendors).where(eq(vendors.id, invoice.vendorId)))[0]?.templateId;
+  const vendorsOwn = vendorTemplateId ? await pickTemplate(db, table, invoice.companyId, vendorTemplateId) : undefined;
   return vendorsOwn ?? pickTemplate(db, table, invoice.companyId, null);
 }
 
