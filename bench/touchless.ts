@@ -5,12 +5,8 @@
  */
 import { loadavg } from 'node:os';
 import { startRig, touchlessFigure, trivialWorkflowFigure } from './batch-speed';
+import { failed, median, option } from './cli';
 import { cpuTable } from './cpu';
-
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
 
 async function main(): Promise<void> {
   const rounds = option('rounds', 3);
@@ -30,14 +26,10 @@ async function main(): Promise<void> {
       );
       out(cpuTable([trivial, touchless].map((f) => ({ name: f.name, items: f.count, cpu: f.cpu! }))));
     }
-    const sorted = [...ratios].sort((a, b) => a - b);
-    out(`\nMedian touchless vs trivial over ${rounds} rounds: ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ×`);
+    out(`\nMedian touchless vs trivial over ${rounds} rounds: ${median(ratios).toFixed(2)} ×`);
   } finally {
     await rig.stop();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+main().catch(failed);
