@@ -1,4 +1,4 @@
-/** Small helpers of the bench scripts that repeat one figure (lists.ts, touchless.ts, batch.ts). */
+/** Small helpers of the bench scripts that repeat one figure (lists.ts, repeat.ts). */
 
 /** A numeric `--name value` option of the command line, or the fallback. */
 export function option(name: string, fallback: number): number {
