@@ -41,7 +41,7 @@ export interface FirstStepActivities {
   resolveAssignment(tx: Tx, input: { companyId: string; request: AssignmentRequest }): Promise<AssignmentOutcome>;
 }
 
-/** The first step's activities, as the worker builds them (start rules mail with its sender and reply addressing). */
+/** The first step's activities, as the API builds them (start rules mail with its sender and reply addressing). */
 export function firstStepActivities({
   clock,
   mailFrom = DEFAULT_MAIL_FROM,
