@@ -20,6 +20,11 @@ export function sqlState(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The failure for an invoice that is not there: no retry brings it. */
+export function invoiceNotFound(invoiceId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+}
+
 /** The error as the workflow should see it: non-retryable when no retry can help. */
 export function classify(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;

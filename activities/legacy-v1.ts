@@ -3,7 +3,6 @@
  * for invoices started before routing v2 until none runs. They share the v2 building blocks; the
  * v1 task mails go through the same outbox, so a mail outage no longer holds a v1 invoice up.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
@@ -14,7 +13,7 @@ import { durationMs, resolveAssignees, type AssigneeSpec } from '../domain/flow'
 import { requiredApprovalsFor } from '../domain/routing/assign';
 import type { DelegateLookup, InvoiceContext, ResolvedStep } from '../workflows/legacy/definitions-v1';
 import { loadDirectory, loadRules, loadUser, partnered } from './directory';
-import { activity } from './failures';
+import { activity, invoiceNotFound } from './failures';
 import { agreementFacts, codeInvoice, templateFor } from './prepare-routing';
 
 export function legacyV1Activities({ db, clock }: { db: Db; clock: () => Date }) {
@@ -24,7 +23,7 @@ export function legacyV1Activities({ db, clock }: { db: Db; clock: () => Date })
       return db.transaction(async (tx) => {
         await lockInvoice(tx, invoiceId);
         const [invoice] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId));
-        if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+        if (!invoice) throw invoiceNotFound(invoiceId);
         const { rows, agreement, codingProblem } = await codeInvoice(tx, invoice, clock);
         const directory = await loadDirectory(tx, invoice.companyId);
         const flow = await templateFor(tx, flowTemplates, invoice, agreement ? agreement.flowTemplateId : undefined);

@@ -11,7 +11,7 @@ import type { Db } from '../db/client';
 import { codingRows, invoices, journalEntries, journalLines, settings, vendors } from '../db/schema';
 import { buildPurchaseJournal } from '../domain/journal';
 import { audit } from './audit';
-import { activity } from './failures';
+import { activity, invoiceNotFound } from './failures';
 
 export function postInvoiceActivity({ db, clock }: { db: Db; clock: () => Date }) {
   return {
@@ -33,7 +33,7 @@ export function postInvoiceActivity({ db, clock }: { db: Db; clock: () => Date }
             .leftJoin(journalEntries, eq(journalEntries.invoiceId, invoices.id))
             .where(eq(invoices.id, invoiceId))
             .for('update', { of: invoices });
-          if (!found) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+          if (!found) throw invoiceNotFound(invoiceId);
           if (found.existingId) return { journalEntryId: found.existingId, created: false };
           const { invoice } = found;
           const vendorName = found.vendorName ?? 'vendor';

@@ -3,7 +3,6 @@
  * once), whether it is an agreement invoice (decided once, its cumulative total grown once), and
  * its route (the flow template as it stands now).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/client';
@@ -18,7 +17,7 @@ import type { Preparation, Route } from '../workflows/process';
 import type { AgreementFacts } from '../workflows/process/state';
 import { audit } from './audit';
 import { loadRules, loadUser } from './directory';
-import { activity } from './failures';
+import { activity, invoiceNotFound } from './failures';
 import { applyStartRules, type StartRuleDeps } from './start-rules';
 
 type Invoice = typeof invoices.$inferSelect;
@@ -50,7 +49,7 @@ export function routingActivities({ db, clock, mailFrom, replyAddressing }: { db
         .leftJoin(agreements, eq(agreements.id, agreementMatches.agreementId))
         .leftJoin(vendors, eq(vendors.id, invoices.vendorId))
         .where(eq(invoices.id, invoiceId));
-      if (!found) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+      if (!found) throw invoiceNotFound(invoiceId);
       return routeOf(db, found.invoice, found.agreementFlowId, { vendorTemplateId: found.vendorFlowId });
     }),
   };
@@ -85,7 +84,7 @@ export function preparationIn(deps: StartRuleDeps) {
 
 async function invoiceOf(db: Db | Tx, invoiceId: string): Promise<Invoice> {
   const [invoice] = await db.select().from(invoices).where(eq(invoices.id, invoiceId));
-  if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+  if (!invoice) throw invoiceNotFound(invoiceId);
   return invoice;
 }
 

@@ -3,12 +3,11 @@
  * queue index, the signatures, the audit trail, and the mails to send (into the outbox, which the
  * worker's dispatcher delivers, so a mail outage never holds an invoice up).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { postgresClientOf, type Db } from '../db/client';
 import { STAGES } from '../domain/stages';
 import type { InvoiceState } from '../workflows/definitions';
-import { activity } from './failures';
+import { activity, invoiceNotFound } from './failures';
 
 const id = z.string().min(1).max(300);
 const at = z.iso.datetime({ offset: true });
@@ -253,7 +252,7 @@ export function recordStateActivity({ db, clock }: { db: Db; clock: () => Date }
         // snapshot's, so the runs end, at the latest when the stored seq is this one's minus one.
         for (let lastSeen = -1; ;) {
           const [outcome] = await project(companyId, s, rows);
-          if (!outcome) throw ApplicationFailure.nonRetryable(`invoice ${s.invoiceId} does not exist`, 'InvoiceNotFound');
+          if (!outcome) throw invoiceNotFound(s.invoiceId);
           if (outcome.applied) return { applied: true };
           if (outcome.seenSeq >= s.seq) return { applied: false };
           if (outcome.seenSeq <= lastSeen)

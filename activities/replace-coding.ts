@@ -13,7 +13,7 @@ import { codingRows, invoices } from '../db/schema';
 import { codingSumProblems } from '../domain/coding';
 import { format, money } from '../domain/money';
 import { audit } from './audit';
-import { activity } from './failures';
+import { activity, invoiceNotFound } from './failures';
 
 const RowSchema = z.strictObject({
   kind: z.enum(['expense', 'tax']),
@@ -49,7 +49,7 @@ export function replaceCodingActivity({ db }: { db: Db }) {
         return db.transaction(async (tx) => {
           await lockInvoice(tx, invoiceId);
           const [invoice] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
-          if (!invoice) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+          if (!invoice) throw invoiceNotFound(invoiceId);
           if (invoice.codingVersion !== version) {
             throw ApplicationFailure.create({
               type: 'StaleVersion',

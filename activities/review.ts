@@ -4,7 +4,6 @@
  * are judged by the pure domain/review.ts. The obligation's invoiced total grows by this invoice's
  * gross once (a match row per invoice, as agreements do), and shrinks again when it is given back.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/client';
@@ -25,7 +24,7 @@ import { format, money, minus } from '../domain/money';
 import { reviewInvoice as judge, type ObligationFacts, type ReviewResult, type ReviewRuleVersion } from '../domain/review';
 import type { ReviewFacts } from '../workflows/process/state';
 import { audit } from './audit';
-import { activity } from './failures';
+import { activity, invoiceNotFound } from './failures';
 
 type Invoice = typeof invoices.$inferSelect;
 
@@ -163,7 +162,7 @@ export function reviewIn({ clock }: { clock: () => Date }) {
       .innerJoin(vendors, eq(vendors.id, invoices.vendorId))
       .innerJoin(companies, eq(companies.id, invoices.companyId))
       .where(eq(invoices.id, invoiceId));
-    if (!row) throw ApplicationFailure.nonRetryable(`invoice ${invoiceId} does not exist`, 'InvoiceNotFound');
+    if (!row) throw invoiceNotFound(invoiceId);
     const { invoice } = row;
     const [options] = await tx.select().from(settings).where(eq(settings.companyId, invoice.companyId));
     const scheme = { autoReject: options?.autoRejectIncorrect ?? false, autoReauthorize: options?.autoReauthorize ?? false };
